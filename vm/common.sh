@@ -5,6 +5,7 @@
 #              (built once, reused by every later run)
 # KVER         the Debian kernel release the VM boots and modules build against
 
+export KMOD_ROOT
 KMOD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KMOD_CACHE=${KMOD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmod-course}
 

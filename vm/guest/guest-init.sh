@@ -51,13 +51,15 @@ grade)
 	filter=()
 	[[ -n ${KMOD_FILTER:-} ]] && filter=(--filter "$KMOD_FILTER")
 	cd /tmp || power_off
+	echo "@@bats-start $(cut -d' ' -f1 /proc/uptime)" >&7
 	bats --tap --timing "${filter[@]}" "/job/tests/$KMOD_BATS" >&7 2>&1
-	echo "@@bats-exit $?" >&7
+	echo "@@bats-exit $? $(cut -d' ' -f1 /proc/uptime)" >&7
 	echo "@@dmesg-begin" >&7
 	dmesg >&7 2>&1
 	echo "@@dmesg-end" >&7
 	echo "@@tainted $(cat /proc/sys/kernel/tainted)" >&7
 	;;
+probe) ;;
 *)
 	echo "@@error unknown KMOD_MODE=${KMOD_MODE}" >&7
 	;;

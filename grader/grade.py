@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""kmod-course grader: build each submission's parts in a sandbox on the
+host, run each part's bats suite inside a disposable VM, and write
+results.json / junit.xml / report.txt per submission plus a score table.
+
+Called by grader/run.sh, which installs dependencies and prepares the VM
+first; see docs/architecture.md.
+"""
+import argparse
+import concurrent.futures
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import report  # noqa: E402
+import rubric  # noqa: E402
+import submission  # noqa: E402
+import tap  # noqa: E402
+import vm  # noqa: E402
+
+BOOT_ALLOWANCE = 90      # seconds from qemu start to the guest's first word
+BATS_STARTUP = 20        # seconds bats may take before its first test ends
+CRASH_MARKERS = re.compile(
+    r"(BUG:|Oops|WARNING:|Kernel panic|general protection fault|"
+    r"watchdog: BUG|INFO: task .* blocked|Call Trace:|RIP:)")
+
+
+class GraderError(Exception):
+    """The grader itself failed (not the submission)."""
+
+
+@dataclass
+class Part:
+    name: str            # part2_timer
+    number: int          # 2
+    path: str            # folder in this repository
+    bats: str            # its grading suite
+    tests: list          # rubric.TestSpecs
+    modules: list        # kernel modules the part builds
+    build_timeout: int
+
+
+def discover_parts(wanted=None):
+    parts = []
+    for entry in sorted(os.listdir(ROOT)):
+        match = re.match(r"^part(\d+)_\w+$", entry)
+        conf_path = os.path.join(ROOT, entry, "tests", "part.json")
+        if not match or not os.path.isfile(conf_path):
+            continue
+        number = int(match.group(1))
+        if wanted and number not in wanted:
+            continue
+        with open(conf_path) as f:
+            conf = json.load(f)
+        bats = os.path.join(ROOT, entry, "tests", entry + ".bats")
+        parts.append(Part(entry, number, os.path.join(ROOT, entry), bats,
+                          rubric.parse(bats), conf.get("modules", []),
+                          conf.get("build_timeout", 120)))
+    if wanted and {p.number for p in parts} != set(wanted):
+        missing = sorted(set(wanted) - {p.number for p in parts})
+        raise GraderError(f"no such part(s): {missing}")
+    return parts
+
+
+def read_assets():
+    """Run vm/prepare.sh (builds and caches the VM) and read its answers."""
+    proc = subprocess.run(["bash", os.path.join(ROOT, "vm", "prepare.sh")],
+                          stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise GraderError("preparing the VM failed (see the messages above)")
+    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+
+
+def console_excerpt(console, lines=30):
+    rows = console.splitlines()
+    for i, row in enumerate(rows):
+        if CRASH_MARKERS.search(row):
+            return "\n".join(rows[max(0, i - 3): i + lines])
+    return "\n".join(rows[-lines:])
+
+
+class PartGrader:
+    """Grades one part of one submission: build, then VM rounds."""
+
+    def __init__(self, part, assets, part_src, work, logs_dir, rel_logs):
+        self.part = part
+        self.assets = assets
+        self.part_src = part_src
+        self.job = os.path.join(work, "job")
+        self.logs = logs_dir
+        self.rel_logs = rel_logs
+        self.result = report.PartResult(part.name)
+
+    def new_test_result(self, index, spec):
+        return report.TestResult(self.part.name, f"{self.part.number}.{index + 1}",
+                                 spec.title, spec.points, spec.visibility)
+
+    def run(self):
+        part = self.part
+        results = [self.new_test_result(i, s) for i, s in enumerate(part.tests)]
+        self.result.tests = results
+        if self.part_src is None:
+            for r in results:
+                r.status, r.output = "not run", (
+                    f"the submission has no {part.name}/ folder, so nothing could be tested")
+            self.result.notes.append(f"missing folder {part.name}/")
+            return self.result
+        os.makedirs(self.logs, exist_ok=True)
+        self.prepare_job()
+        self.build()
+        self.run_rounds(results)
+        return self.result
+
+    def prepare_job(self):
+        os.makedirs(self.job)
+        shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), self.job)
+        shutil.copytree(os.path.join(self.part.path, "tests"), os.path.join(self.job, "tests"))
+        shutil.copytree(os.path.join(HERE, "guest-lib"), os.path.join(self.job, "lib"))
+
+    def build(self):
+        build = os.path.join(self.job, "build")
+        submission.copy_part_sources(self.part_src, build)
+        log_path = os.path.join(self.logs, "build.log")
+        started = time.monotonic()
+        with open(log_path, "wb") as log:
+            proc = subprocess.run(
+                ["bash", os.path.join(HERE, "sandbox-build.sh"), build,
+                 self.assets["KDIR"], str(self.part.build_timeout)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        status = proc.returncode
+        self.result.timings["build"] = round(time.monotonic() - started, 2)
+        with open(log_path, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+        if status in (124, 137):
+            text += f"\nThe build was stopped after {self.part.build_timeout} s.\n"
+        # The guest-side build test reads these two files.
+        with open(os.path.join(build, "build.log"), "w") as f:
+            f.write(text)
+        with open(os.path.join(build, "build.status"), "w") as f:
+            f.write(f"{status}\n")
+        self.result.logs.append(f"{self.rel_logs}/build.log")
+        warnings = [line for line in text.splitlines() if "warning:" in line]
+        if warnings:
+            shown = "\n    ".join(warnings[:5])
+            self.result.notes.append(
+                f"the compiler reported {len(warnings)} warning(s) "
+                f"(see {self.rel_logs}/build.log):\n    {shown}")
+
+    def write_job_env(self, remaining):
+        lines = ["KMOD_MODE=grade", f"KMOD_BATS={self.part.name}.bats",
+                 f"KMOD_PART={self.part.name}", "KMOD_BUILD=/job/build"]
+        if len(remaining) != len(self.part.tests):
+            flt = rubric.bats_filter([self.part.tests[i].title for i in remaining])
+            lines.append("KMOD_FILTER=" + shlex_quote(flt))
+        with open(os.path.join(self.job, "job.env"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def silence_limit(self, remaining):
+        specs = [self.part.tests[i] for i in remaining]
+
+        def limit(stream_text):
+            if "@@boot" not in stream_text:
+                return BOOT_ALLOWANCE
+            done = len(tap.parse(stream_text).outcomes)
+            if done >= len(specs):
+                return 60
+            return specs[done].timeout + (BATS_STARTUP if done == 0 else 5)
+        return limit
+
+    def run_rounds(self, results):
+        config = vm.VMConfig(self.assets["VMLINUX"], self.assets["INITRAMFS"],
+                             self.assets["ROOTFS"], accel=self.assets.get("ACCEL", "tcg"))
+        remaining = list(range(len(self.part.tests)))
+        crashes = []      # (title, excerpt)
+        round_no = 0
+        while remaining:
+            round_no += 1
+            if round_no > 2 * len(self.part.tests) + 1:
+                raise GraderError("too many VM rounds")
+            self.write_job_env(remaining)
+            total = BOOT_ALLOWANCE + 60 + sum(self.part.tests[i].timeout + 5 for i in remaining)
+            prefix = f"round{round_no}"
+            got = vm.boot(config, self.job, self.logs, self.silence_limit(remaining),
+                          total, prefix=prefix)
+            self.result.logs += [f"{self.rel_logs}/{prefix}.console", f"{self.rel_logs}/{prefix}.stream"]
+            stream = tap.parse(got.stream)
+            self.result.timings[prefix] = {"seconds": round(got.seconds, 2), **stream.uptimes}
+            if stream.dmesg:
+                with open(os.path.join(self.logs, f"{prefix}.dmesg"), "w") as f:
+                    f.write(stream.dmesg + "\n")
+            by_title = {o.title: o for o in stream.outcomes}
+            reported = [i for i in remaining if self.part.tests[i].title in by_title]
+            for i in reported:
+                outcome = by_title[self.part.tests[i].title]
+                r = results[i]
+                r.passed, r.output, r.ms = outcome.passed, outcome.output, outcome.ms
+                r.status = "passed" if outcome.passed else ("skipped" if outcome.skipped else "failed")
+            unreported = [i for i in remaining if i not in reported]
+            if not unreported:
+                if not stream.finished:
+                    crashes.append(("after the last test", self.crash_text(got)))
+                break
+            if stream.finished:
+                # bats ended normally but never ran these: a suite error.
+                for i in unreported:
+                    results[i].status = "not run"
+                    results[i].output = ("bats did not run this test:\n" + stream.noise).strip()
+                break
+            if stream.restart:
+                # A test left something behind; the rest runs in a fresh VM.
+                self.result.notes.append(f"fresh VM after a test: {stream.restart}")
+                remaining = unreported
+                continue
+            culprit = unreported[0]
+            r = results[culprit]
+            text = self.crash_text(got)
+            if got.killed_reason.startswith("no result"):
+                r.status = "timeout"
+                r.output = (f"this test did not finish within {self.part.tests[culprit].timeout} s "
+                            f"(it hung, or the kernel deadlocked); the VM was stopped and "
+                            f"restarted for the remaining tests.\nLast console lines:\n{text}")
+            else:
+                r.status = "crashed"
+                r.output = ("the kernel crashed while this test ran; the VM was restarted "
+                            f"for the remaining tests.\nConsole:\n{text}")
+            crashes.append((self.part.tests[culprit].title, text))
+            remaining = unreported[1:]
+        if crashes:
+            first_title, first_text = crashes[0]
+            for spec, r in zip(self.part.tests, results):
+                if spec.fails_after_crash and r.passed:
+                    r.passed, r.status = False, "failed"
+                    r.output = (f"the kernel crashed or hung during '{first_title}', "
+                                f"so it did not stay clean:\n{first_text}")
+            self.result.notes.append(
+                f"the VM crashed or hung {len(crashes)} time(s); see the round*.console logs")
+
+    @staticmethod
+    def crash_text(got):
+        text = console_excerpt(got.console)
+        if got.killed_reason:
+            text = f"(watchdog: {got.killed_reason})\n{text}"
+        return text
+
+
+def shlex_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def reserve_out_dir(out_root, name):
+    """A fresh folder for this submission; earlier results are kept, renamed."""
+    path = os.path.join(out_root, name)
+    if os.path.exists(path):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
+        previous, n = f"{path}.previous-{stamp}", 1
+        while os.path.exists(previous):
+            n += 1
+            previous = f"{path}.previous-{stamp}-{n}"
+        os.rename(path, previous)
+    os.makedirs(path)
+    return path
+
+
+def grade_submission(path, name, out_root, parts, assets):
+    start = time.monotonic()
+    out_dir = reserve_out_dir(out_root, name)
+    results, error = [], ""
+    with tempfile.TemporaryDirectory(prefix="kmod-grade-") as work:
+        # The sandboxed build runs as an unprivileged user that must be
+        # able to reach its build folder below this one (but not list it).
+        os.chmod(work, 0o711)
+        try:
+            root = submission.unpack(path, os.path.join(work, "submission"),
+                                     [p.name for p in parts])
+        except submission.SubmissionError as e:
+            root = None
+            note = f"the submission could not be unpacked: {e}"
+        for part in parts:
+            if root is None:
+                pr = report.PartResult(part.name, notes=[note])
+                pr.tests = [report.TestResult(part.name, f"{part.number}.{i + 1}", s.title,
+                                              s.points, s.visibility, status="not run",
+                                              output=note) for i, s in enumerate(part.tests)]
+                results.append(pr)
+                continue
+            src = os.path.join(root, part.name)
+            if not os.path.isdir(src) or os.path.islink(src):
+                src = None
+            grader = PartGrader(part, assets, src, os.path.join(work, part.name),
+                                os.path.join(out_dir, "logs", part.name), f"logs/{part.name}")
+            try:
+                results.append(grader.run())
+            except (GraderError, OSError, subprocess.SubprocessError) as e:
+                error = f"{part.name}: {e}"
+                results.append(grader.result)
+    report.write_all(out_dir, name, results, time.monotonic() - start, error)
+    return name, results, error
+
+
+def assemble(kind, dest, parts):
+    """A submission made of the repository's own skeletons or reference solutions."""
+    for part in parts:
+        target = os.path.join(dest, part.name)
+        submission.copy_part_sources(part.path, target)
+        if kind == "reference":
+            submission.copy_part_sources(os.path.join(part.path, "solution"), target)
+    return dest
+
+
+def print_table(rows, parts, stream=sys.stdout):
+    header = ["submission"] + [p.name for p in parts] + ["total", "status"]
+    table = [header]
+    for name, results, error in rows:
+        by_part = {r.part: r for r in results}
+        cells = [name] + [f"{by_part[p.name].score}/{by_part[p.name].max_score}"
+                          if p.name in by_part else "-" for p in parts]
+        total = sum(r.score for r in results)
+        most = sum(r.max_score for r in results)
+        cells += [f"{total}/{most}", "grader error" if error else "graded"]
+        table.append(cells)
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=stream)
+
+
+def write_gradebook(path, rows, parts):
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["submission"] + [p.name for p in parts] + ["total", "status"])
+        for name, results, error in rows:
+            by_part = {r.part: r.score for r in results}
+            out.writerow([name] + [by_part.get(p.name, 0) for p in parts]
+                         + [sum(by_part.values()), "grader error" if error else "graded"])
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="grader/run.sh", description=__doc__.splitlines()[0])
+    ap.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                    help="a folder laid out like the starter kit, or a .tar.gz of one")
+    ap.add_argument("--parts", default="", help="comma-separated part numbers (default: all)")
+    ap.add_argument("--out", default=os.path.join(os.getcwd(), "results"),
+                    help="output folder (default: ./results)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="submissions graded at once, each in its own VM")
+    ap.add_argument("--reference", action="store_true", help="grade the reference solutions")
+    ap.add_argument("--skeleton", action="store_true", help="grade the skeletons")
+    args = ap.parse_args(argv)
+    if not (args.submissions or args.reference or args.skeleton):
+        ap.error("name at least one SUBMISSION, or --reference / --skeleton")
+    try:
+        args.parts = [int(p) for p in args.parts.split(",") if p.strip()]
+    except ValueError:
+        ap.error("--parts takes numbers, e.g. --parts 2 or --parts 1,2")
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    try:
+        parts = discover_parts(args.parts)
+    except (GraderError, rubric.RubricError) as e:
+        print(f"grader: {e}", file=sys.stderr)
+        return 2
+    assets = read_assets()
+    out_root = os.path.abspath(args.out)
+    os.makedirs(out_root, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kmod-own-") as own:
+        jobs = []
+        for kind in ("reference", "skeleton"):
+            if getattr(args, kind):
+                jobs.append((assemble(kind, os.path.join(own, kind), parts), kind))
+        names = set()
+        for path in args.submissions:
+            name = submission.name_of(path)
+            if name in names:
+                print(f"grader: two submissions are named {name}", file=sys.stderr)
+                return 2
+            names.add(name)
+            jobs.append((path, name))
+        lock = threading.Lock()
+        rows, done = [], 0
+
+        def one(job):
+            nonlocal done
+            row = grade_submission(job[0], job[1], out_root, parts, assets)
+            with lock:
+                done += 1
+                print(f"[{done}/{len(jobs)}] {job[1]}: {report.summary_line(row[1])}"
+                      + (f" (grader error: {row[2]})" if row[2] else ""), file=sys.stderr)
+            return row
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            rows = list(pool.map(one, jobs))
+    write_gradebook(os.path.join(out_root, "grades.csv"), rows, parts)
+    print_table(rows, parts)
+    return 1 if any(error for _, _, error in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# Helpers shared by every grading suite; runs inside the grading VM as root.
+# A suite starts with:   load /job/lib/kmod
+#
+# Conventions:
+# - Each test leaves the kernel as it found it: kmod_teardown unloads the
+#   part's modules and asks the suite's part_is_clean (if defined) whether
+#   anything was left behind. If so, the next test starts in a fresh VM
+#   (the host boots one), so one test's mess never costs another test points.
+# - Failure messages say what was expected and what happened, in words a
+#   student can act on: use fail_because.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+KMOD_BUILD=${KMOD_BUILD:-/job/build}
+KMOD_DIRTY_FLAG=/tmp/kmod-dirty
+
+# fail_because LINE...: print the lines (the student sees them) and fail.
+fail_because() {
+	printf '%s\n' "$@" >&2
+	return 1
+}
+
+module_ko() {
+	printf '%s/%s.ko\n' "$KMOD_BUILD" "$1"
+}
+
+is_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# kmod_setup: call from setup(). Restarts in a fresh VM when an earlier test
+# left the kernel dirty.
+kmod_setup() {
+	if [[ -e $KMOD_DIRTY_FLAG ]]; then
+		{
+			echo "@@restart $(head -n 1 "$KMOD_DIRTY_FLAG")"
+		} >"$KMOD_RESULTS_PORT"
+		sync
+		echo o >/proc/sysrq-trigger
+		sleep 60
+	fi
+}
+
+# kmod_teardown MODULE...: call from teardown().
+kmod_teardown() {
+	local mod
+	for mod in "$@"; do
+		if is_loaded "$mod" && ! timeout 20 rmmod "$mod" 2>/dev/null; then
+			echo "$mod could not be unloaded" >"$KMOD_DIRTY_FLAG"
+		fi
+	done
+	if declare -F part_is_clean >/dev/null && ! part_is_clean; then
+		echo "the previous test left ${KMOD_LEFTOVER:-something} behind" >"$KMOD_DIRTY_FLAG"
+	fi
+	return 0
+}
+
+# require_built MODULE: fail (test not run) unless MODULE.ko was built.
+require_built() {
+	[[ -f $(module_ko "$1") ]] ||
+		fail_because "not run: $1.ko was not built, so it cannot be tested (see the build test)."
+}
+
+# build_succeeded MODULE: the check of a part's build test.
+build_succeeded() {
+	local status
+	status=$(cat "$KMOD_BUILD/build.status" 2>/dev/null || echo missing)
+	if [[ $status == 0 && -f $(module_ko "$1") ]]; then
+		local warnings
+		warnings=$(grep -c 'warning:' "$KMOD_BUILD/build.log" || true)
+		echo "built $1.ko ($warnings compiler warning(s))"
+		return 0
+	fi
+	local errors
+	errors=$(grep -E 'error:|Error [0-9]|No rule to make|stopped after' "$KMOD_BUILD/build.log" | head -n 15)
+	if [[ $status == 0 ]]; then
+		errors="the build finished but produced no $1.ko: does the Makefile say obj-m += $1.o?"
+	fi
+	fail_because "$1.ko did not build (make exit status $status). The compiler said:" \
+		"${errors:-(no error lines found; see the build log)}"
+}
+
+# load_module MODULE [PARAM=VALUE...]: insmod, with dmesg on failure.
+load_module() {
+	local mod=$1
+	shift
+	require_built "$mod" || return 1
+	local out
+	if ! out=$(timeout 30 insmod "$(module_ko "$mod")" "$@" 2>&1); then
+		fail_because "insmod $mod.ko failed: $out" \
+			"Kernel log:" "$(dmesg | tail -n 15)"
+		return 1
+	fi
+	is_loaded "$mod" ||
+		fail_because "insmod $mod.ko returned success but $mod is not in /proc/modules"
+}
+
+# unload_module MODULE: rmmod, with dmesg on failure.
+unload_module() {
+	local out
+	if ! out=$(timeout 20 rmmod "$1" 2>&1); then
+		fail_because "rmmod $1 failed: $out" "Kernel log:" "$(dmesg | tail -n 15)"
+		return 1
+	fi
+	! is_loaded "$1" || fail_because "rmmod $1 returned success but $1 is still loaded"
+}
+
+# kernel_log_is_clean: no oops, BUG, WARNING or lockup in dmesg, and no taint
+# flag other than O (out-of-tree module) and E (unsigned module).
+kernel_log_is_clean() {
+	local bad tainted
+	bad=$(dmesg | grep -E '\] (.*BUG:|Oops:|WARNING:|general protection fault|Call Trace:|watchdog: |INFO: task .* blocked for more than|list_(add|del) corruption|kernel BUG at)' | head -n 20)
+	tainted=$(cat /proc/sys/kernel/tainted)
+	# 4096 = O (out-of-tree), 8192 = E (unsigned): every student module sets them.
+	if ((tainted & ~(4096 | 8192))); then
+		bad+=$'\n'"the kernel is tainted ($tainted): see https://docs.kernel.org/admin-guide/tainted-kernels.html"
+	fi
+	[[ -z $bad ]] || fail_because "the kernel log shows problems:" "$bad"
+}

@@ -1,0 +1,133 @@
+"""Boot one disposable grading VM for a job folder and collect what it says.
+
+The VM boots the Debian kernel under qemu with our own Debian tree shared
+read-only over 9p and the job folder read-only over 9p. The guest streams
+its results over a virtio serial port into a file; the serial console goes
+into another. A host-side watchdog kills qemu when the guest stays silent
+for too long or runs past its total time; nothing is ever left running.
+"""
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+# Kernel command line: every kind of kernel misbehaviour we can detect
+# becomes a panic, and a panic ends the VM at once (panic=-1 reboots,
+# -no-reboot turns the reboot into an exit; pvpanic reports it as well).
+KERNEL_CMDLINE = " ".join([
+    "console=ttyS0",
+    "loglevel=5",            # WARNING (4) and worse reach the console
+    "panic=-1",
+    "oops=panic",
+    "panic_on_warn=1",
+    "softlockup_panic=1",
+    "hung_task_panic=1",
+    "sysctl.kernel.hung_task_timeout_secs=20",
+    "rdinit=/init",
+    "tsc=reliable",
+])
+
+
+@dataclass
+class VMResult:
+    stream: str          # everything the guest wrote to the results port
+    console: str         # the serial console (kernel messages, panics)
+    exit_code: int       # qemu's exit status (-9 when the watchdog killed it)
+    killed_reason: str   # why the watchdog stopped it, or ""
+    seconds: float
+
+
+@dataclass
+class VMConfig:
+    vmlinux: str
+    initramfs: str
+    rootfs: str
+    accel: str = "tcg"   # "tcg" or "kvm"
+    memory_mb: int = 512
+    cpus: int = 2
+
+    def command(self, job_dir, stream_path, console_path):
+        cpu = "host" if self.accel == "kvm" else "max"
+        ro9p = "security_model=none,readonly=on,multidevs=remap"
+        return [
+            "qemu-system-x86_64", "-nodefaults", "-no-user-config",
+            "-machine", f"q35,accel={self.accel}", "-cpu", cpu,
+            "-m", str(self.memory_mb), "-smp", str(self.cpus),
+            "-display", "none", "-no-reboot",
+            "-kernel", self.vmlinux, "-initrd", self.initramfs,
+            "-append", KERNEL_CMDLINE,
+            "-virtfs", f"local,path={self.rootfs},mount_tag=rootfs,{ro9p}",
+            "-virtfs", f"local,path={job_dir},mount_tag=job,{ro9p}",
+            "-device", "virtio-serial-pci",
+            "-chardev", f"file,id=results,path={stream_path}",
+            "-device", "virtserialport,chardev=results,name=kmod.results",
+            "-serial", f"file:{console_path}",
+            "-device", "pvpanic-pci", "-action", "panic=exit-failure",
+        ]
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _stop(proc):
+    """Kill qemu and its process group; wait so no zombie or orphan stays."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def boot(config, job_dir, out_dir, idle_limit, total_limit, prefix="vm"):
+    """Boot a VM on job_dir; write PREFIX.stream and PREFIX.console into
+    out_dir. idle_limit: seconds the guest may stay silent on the results
+    port (a test that hangs), or a function of what the guest said so far
+    that returns those seconds (the limit of the test now running);
+    total_limit: seconds for the whole boot."""
+    limit_of = idle_limit if callable(idle_limit) else (lambda _: idle_limit)
+    stream_path = os.path.join(out_dir, prefix + ".stream")
+    console_path = os.path.join(out_dir, prefix + ".console")
+    for path in (stream_path, console_path):
+        if os.path.exists(path):
+            os.unlink(path)
+    cmd = config.command(job_dir, stream_path, console_path)
+    with open(os.path.join(out_dir, prefix + ".qemu.log"), "wb") as qlog:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        reason = ""
+        last_size, last_change = -1, start
+        silence = limit_of("")
+        try:
+            while proc.poll() is None:
+                time.sleep(0.25)
+                now = time.monotonic()
+                try:
+                    size = os.path.getsize(stream_path)
+                except FileNotFoundError:
+                    size = 0
+                if size != last_size:
+                    last_size, last_change = size, now
+                    silence = limit_of(_read(stream_path))
+                if now - last_change > silence:
+                    reason = (f"no result for {silence:.0f} s "
+                              "(a test hung or the VM stalled)")
+                    break
+                if now - start > total_limit:
+                    reason = f"ran past its time limit of {total_limit:.0f} s"
+                    break
+        finally:
+            _stop(proc)
+        seconds = time.monotonic() - start
+    return VMResult(stream=_read(stream_path), console=_read(console_path),
+                    exit_code=proc.returncode, killed_reason=reason,
+                    seconds=seconds)
