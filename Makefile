@@ -1,0 +1,43 @@
+# kmod-course: top-level targets. Every target installs what it needs first.
+#
+#   make demo    grade the reference solutions in the VM, print the score table
+#   make test    the whole test suite (lint, unit tests, grader self-tests)
+#   make bench   VM boot, build and grading times (numbers go to docs/)
+#   make vm      build the grading VM's kernel, initramfs and root filesystem
+
+JOBS ?= $(shell nproc)
+PYTHON ?= python3
+PARTS ?=
+
+.PHONY: all deps vm demo test lint unit selftest bench clean
+
+all: demo
+
+deps:
+	@bash scripts/install-deps.sh
+
+vm: deps
+	@bash vm/prepare.sh
+
+demo: deps
+	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))
+
+test: deps lint unit selftest
+
+lint: deps
+	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh .ci/run
+	shellcheck -s bash grader/guest-lib/kmod.bash
+	shellcheck -s sh vm/guest/initramfs-init
+	$(PYTHON) -m py_compile grader/*.py selftest/*.py part*/tests/*.py vm/*.py
+
+unit: deps
+	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
+
+selftest: deps
+	$(PYTHON) selftest/check_grader.py --jobs $(JOBS) $(if $(PARTS),--parts $(PARTS))
+
+bench: deps
+	bash bench/bench.sh
+
+clean:
+	rm -rf results selftest/out

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Benchmark of the grading pipeline on this machine: VM boot time, module
+build time in the sandbox, and the wall time to grade part 2's reference
+(alone, and two submissions at once with --jobs 2). Prints a markdown table;
+docs/measurements.md records the numbers.
+
+usage: bench.py [--boots N] [--builds N]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grader"))
+
+import grade  # noqa: E402
+import tap  # noqa: E402
+import vm  # noqa: E402
+
+
+def summary(values):
+    if not values:
+        return "-"
+    return (f"median {statistics.median(values):.1f} s "
+            f"(min {min(values):.1f}, max {max(values):.1f}, n={len(values)})")
+
+
+def bench_boots(assets, count, tmp):
+    """Boot an empty job: qemu start to guest userspace, and to qemu exit."""
+    config = vm.VMConfig(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
+                         accel=assets["ACCEL"])
+    job = os.path.join(tmp, "boot-job")
+    os.makedirs(job)
+    shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
+    with open(os.path.join(job, "job.env"), "w") as f:
+        f.write("KMOD_MODE=probe\n")
+    to_userspace, whole = [], []
+    for i in range(count):
+        got = vm.boot(config, job, tmp, 120, 180, prefix=f"boot{i}")
+        stream = tap.parse(got.stream)
+        if "boot" in stream.uptimes and stream.finished:
+            to_userspace.append(stream.uptimes["boot"])
+            whole.append(got.seconds)
+    return to_userspace, whole
+
+
+def bench_builds(assets, count, tmp):
+    times = []
+    part = os.path.join(ROOT, "part2_timer")
+    for i in range(count):
+        build = os.path.join(tmp, f"build{i}")
+        os.makedirs(build)
+        os.chmod(tmp, 0o711)
+        for src in (part, os.path.join(part, "solution")):
+            for name in os.listdir(src):
+                if os.path.isfile(os.path.join(src, name)):
+                    shutil.copy(os.path.join(src, name), build)
+        start = time.monotonic()
+        proc = subprocess.run(["bash", os.path.join(ROOT, "grader", "sandbox-build.sh"), build,
+                               assets["KDIR"], "120"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        if proc.returncode == 0:
+            times.append(time.monotonic() - start)
+    return times
+
+
+def bench_grading(tmp, jobs):
+    """Grade `jobs` copies of the reference at once; return wall seconds and timings."""
+    subs = []
+    for i in range(jobs):
+        sub = os.path.join(tmp, f"grading{jobs}", f"ref{i}")
+        grade.assemble("reference", sub, grade.discover_parts([2]))
+        subs.append(sub)
+    out = os.path.join(tmp, f"out{jobs}")
+    start = time.monotonic()
+    subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--parts", "2",
+                    "--jobs", str(jobs), "--out", out] + subs,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.monotonic() - start
+    timings, scores = [], []
+    for i in range(jobs):
+        with open(os.path.join(out, f"ref{i}", "timings.json")) as f:
+            timings.append(json.load(f))
+        with open(os.path.join(out, f"ref{i}", "results.json")) as f:
+            scores.append(json.load(f)["score"])
+    return wall, timings, scores
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--boots", type=int, default=3)
+    ap.add_argument("--builds", type=int, default=3)
+    args = ap.parse_args(argv)
+    assets = grade.read_assets()
+    rows = [("accelerator", assets["ACCEL"]), ("cores", str(os.cpu_count()))]
+    with tempfile.TemporaryDirectory(prefix="kmod-bench-") as tmp:
+        userspace, whole = bench_boots(assets, args.boots, tmp)
+        rows.append(("VM boot: qemu start to guest userspace (guest uptime)", summary(userspace)))
+        rows.append(("VM boot + power-off, wall", summary(whole)))
+        rows.append(("part 2 module build in the sandbox", summary(bench_builds(assets, args.builds, tmp))))
+        for jobs in (1, 2):
+            wall, timings, scores = bench_grading(tmp, jobs)
+            t = timings[0]["part2_timer"]
+            rounds = [v for k, v in t.items() if k.startswith("round")]
+            bats = sum(r.get("bats-exit", 0) - r.get("bats-start", 0) for r in rounds)
+            rows.append((f"grade part 2 reference, {jobs} at once (--jobs {jobs}), wall",
+                         f"{wall:.1f} s, scores {scores}"))
+            rows.append((f"  of which bats in the VM (first submission, --jobs {jobs})", f"{bats:.1f} s"))
+    print("| what | measured |\n|---|---|")
+    for what, value in rows:
+        print(f"| {what} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
