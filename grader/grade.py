@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -255,6 +256,10 @@ class PartGrader:
         return text
 
 
+def raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def shlex_quote(text):
     return "'" + text.replace("'", "'\\''") + "'"
 
@@ -402,8 +407,18 @@ def main(argv):
                 print(f"[{done}/{len(jobs)}] {job[1]}: {report.summary_line(row[1])}"
                       + (f" (grader error: {row[2]})" if row[2] else ""), file=sys.stderr)
             return row
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        # Ctrl-C or SIGTERM: stop every VM, let each thread clean up its
+        # temporary folders, and leave nothing running.
+        signal.signal(signal.SIGTERM, raise_interrupt)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
+        try:
             rows = list(pool.map(one, jobs))
+        except (KeyboardInterrupt, vm.Stopped):
+            vm.STOP.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            print("grader: interrupted; no VM is left running", file=sys.stderr)
+            return 130
+        pool.shutdown()
     write_gradebook(os.path.join(out_root, "grades.csv"), rows, parts)
     print_table(rows, parts)
     return 1 if any(error for _, _, error in rows) else 0

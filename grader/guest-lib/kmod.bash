@@ -10,8 +10,8 @@
 # - Failure messages say what was expected and what happened, in words a
 #   student can act on: use fail_because.
 
-bats_load_library bats-support
-bats_load_library bats-assert
+#bats_load_library bats-support
+#bats_load_library bats-assert
 
 KMOD_BUILD=${KMOD_BUILD:-/job/build}
 KMOD_DIRTY_FLAG=/tmp/kmod-dirty

@@ -237,6 +237,25 @@ def check_leak():
                           "(kmalloc) is never freed (kfree)")
 
 
+def check_measure():
+    """Not a grading check: the numbers behind SLACK_NS (bench/bench.py)."""
+    read_once()
+    worst_outside, widths, overs = 0, [], []
+    for sleep_s in (0.1, 0.5, 1.0, 2.0) * 3:
+        _, s1, e1 = read_once()
+        time.sleep(sleep_s)
+        text, s2, e2 = read_once()
+        _, elapsed = parse(text, want_elapsed=True)
+        low, high = s2 - e1, e2 - s1
+        worst_outside = max(worst_outside, low - elapsed, elapsed - high)
+        widths.append(high - low)
+        overs.append(elapsed - int(sleep_s * NS))
+    print(f"MEASURE pairs={len(widths)} elapsed_minus_sleep_ms="
+          f"{min(overs) / 1e6:.2f}..{max(overs) / 1e6:.2f} bracket_width_ms="
+          f"{min(widths) / 1e6:.2f}..{max(widths) / 1e6:.2f} "
+          f"worst_outside_bracket_ms={worst_outside / 1e6:.3f}")
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 
