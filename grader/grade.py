@@ -185,6 +185,7 @@ class PartGrader:
                              self.assets["ROOTFS"], accel=self.assets.get("ACCEL", "tcg"))
         remaining = list(range(len(self.part.tests)))
         crashes = []      # (title, excerpt)
+        restarts = []     # why a test's mess needed a fresh VM
         round_no = 0
         while remaining:
             round_no += 1
@@ -221,7 +222,7 @@ class PartGrader:
                 break
             if stream.restart:
                 # A test left something behind; the rest runs in a fresh VM.
-                self.result.notes.append(f"fresh VM after a test: {stream.restart}")
+                restarts.append(stream.restart)
                 remaining = unreported
                 continue
             culprit = unreported[0]
@@ -238,6 +239,10 @@ class PartGrader:
                             f"for the remaining tests.\nConsole:\n{text}")
             crashes.append((self.part.tests[culprit].title, text))
             remaining = unreported[1:]
+        if restarts:
+            self.result.notes.append(
+                f"{len(restarts)} test(s) left the kernel dirty, so the next test ran in a "
+                f"fresh VM; first: {restarts[0]}")
         if crashes:
             first_title, first_text = crashes[0]
             for spec, r in zip(self.part.tests, results):

@@ -34,9 +34,8 @@ is_loaded() {
 # left the kernel dirty.
 kmod_setup() {
 	if [[ -e $KMOD_DIRTY_FLAG ]]; then
-		{
-			echo "@@restart $(head -n 1 "$KMOD_DIRTY_FLAG")"
-		} >"$KMOD_RESULTS_PORT"
+		# fd 3 is bats' own output, which guest-init sends to the host.
+		echo "@@restart $(head -n 1 "$KMOD_DIRTY_FLAG")" >&3
 		sync
 		echo o >/proc/sysrq-trigger
 		sleep 60
@@ -48,11 +47,11 @@ kmod_teardown() {
 	local mod
 	for mod in "$@"; do
 		if is_loaded "$mod" && ! timeout 20 rmmod "$mod" 2>/dev/null; then
-			echo "$mod could not be unloaded" >"$KMOD_DIRTY_FLAG"
+			echo "'$BATS_TEST_DESCRIPTION' could not unload $mod" >"$KMOD_DIRTY_FLAG"
 		fi
 	done
 	if declare -F part_is_clean >/dev/null && ! part_is_clean; then
-		echo "the previous test left ${KMOD_LEFTOVER:-something} behind" >"$KMOD_DIRTY_FLAG"
+		echo "'$BATS_TEST_DESCRIPTION' left ${KMOD_LEFTOVER:-something} behind" >"$KMOD_DIRTY_FLAG"
 	fi
 	return 0
 }

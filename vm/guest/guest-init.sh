@@ -38,7 +38,6 @@ port=$(results_port) || {
 	power_off
 }
 exec 7>"$port"
-export KMOD_RESULTS_PORT=$port
 
 # shellcheck source=/dev/null
 source /job/job.env
