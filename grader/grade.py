@@ -49,8 +49,29 @@ class Part:
     path: str            # folder in this repository
     bats: str            # its grading suite
     tests: list          # rubric.TestSpecs
-    modules: list        # kernel modules the part builds
+    conf: dict           # tests/part.json
     build_timeout: int
+
+
+def course_config():
+    """course.conf: KEY=value lines shared by handouts, Makefiles and grader."""
+    conf = {}
+    path = os.path.join(ROOT, "course.conf")
+    if os.path.isfile(path):
+        with open(path) as f:
+            for line in f:
+                key, sep, value = line.split("#", 1)[0].strip().partition("=")
+                if sep:
+                    conf[key.strip()] = value.strip()
+    return conf
+
+
+def build_commands(conf, kdir, build_dir):
+    """part.json's "build" commands with {KDIR}, {BUILD} and course.conf
+    values filled in; a kernel-module part defaults to kbuild."""
+    commands = conf.get("build") or [["make", "-C", "{KDIR}", "M={BUILD}", "modules"]]
+    values = dict(course_config(), KDIR=kdir, BUILD=build_dir)
+    return [[arg.format(**values) for arg in cmd] for cmd in commands]
 
 
 def discover_parts(wanted=None):
@@ -67,8 +88,7 @@ def discover_parts(wanted=None):
             conf = json.load(f)
         bats = os.path.join(ROOT, entry, "tests", entry + ".bats")
         parts.append(Part(entry, number, os.path.join(ROOT, entry), bats,
-                          rubric.parse(bats), conf.get("modules", []),
-                          conf.get("build_timeout", 120)))
+                          rubric.parse(bats), conf, conf.get("build_timeout", 120)))
     if wanted and {p.number for p in parts} != set(wanted):
         missing = sorted(set(wanted) - {p.number for p in parts})
         raise GraderError(f"no such part(s): {missing}")
@@ -129,18 +149,24 @@ class PartGrader:
         shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), self.job)
         shutil.copytree(os.path.join(self.part.path, "tests"), os.path.join(self.job, "tests"))
         shutil.copytree(os.path.join(HERE, "guest-lib"), os.path.join(self.job, "lib"))
+        if os.path.isfile(os.path.join(ROOT, "course.conf")):
+            shutil.copy(os.path.join(ROOT, "course.conf"), self.job)
 
     def build(self):
         build = os.path.join(self.job, "build")
         submission.copy_part_sources(self.part_src, build)
         log_path = os.path.join(self.logs, "build.log")
         started = time.monotonic()
+        status = 0
         with open(log_path, "wb") as log:
-            proc = subprocess.run(
-                ["bash", os.path.join(HERE, "sandbox-build.sh"), build,
-                 self.assets["KDIR"], str(self.part.build_timeout)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        status = proc.returncode
+            for cmd in build_commands(self.part.conf, self.assets["KDIR"], build):
+                log.write(("$ " + " ".join(cmd) + "\n").encode())
+                log.flush()
+                proc = subprocess.run(
+                    ["bash", os.path.join(HERE, "sandbox-build.sh"), build,
+                     str(self.part.build_timeout)] + cmd,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                status = status or proc.returncode
         self.result.timings["build"] = round(time.monotonic() - started, 2)
         with open(log_path, "rb") as f:
             text = f.read().decode("utf-8", errors="replace")

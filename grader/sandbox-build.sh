@@ -4,12 +4,12 @@
 # only (not the grader's folders, not other submissions), the build folder
 # the only writable place, an unprivileged user, and a time limit.
 #
-# usage: sandbox-build.sh BUILD_DIR KDIR TIMEOUT_SECONDS [TARGET]
-# Runs `make -C KDIR M=BUILD_DIR TARGET` (default: modules), the kernel's own
-# kbuild, so the student Makefile's `all:` target and any hard-coded
-# `uname -r` are never used: only its obj-m lines are read.
-# Compiler output goes to stdout/stderr; the exit status is make's (124 on
-# time-out).
+# usage: sandbox-build.sh BUILD_DIR TIMEOUT_SECONDS COMMAND [ARG...]
+# Runs COMMAND in BUILD_DIR. For a kernel module the grader passes
+# `make -C KDIR M=BUILD_DIR modules` (kbuild itself, so the student Makefile's
+# `all:` target and any hard-coded `uname -r` are never used: only its obj-m
+# lines are read); KDIR must be below /usr (Debian's /usr/src/linux-headers-*).
+# Output goes to stdout/stderr; the exit status is COMMAND's (124 on time-out).
 set -euo pipefail
 
 NOBODY=65534
@@ -18,18 +18,13 @@ PROCESS_LIMIT=256                     # processes of the build user, so no fork 
 
 main() {
 	[[ $# -ge 3 ]] || {
-		echo "usage: $0 BUILD_DIR KDIR TIMEOUT_SECONDS [TARGET]" >&2
+		echo "usage: $0 BUILD_DIR TIMEOUT_SECONDS COMMAND [ARG...]" >&2
 		exit 2
 	}
-	local build kdir limit target
+	local build limit
 	build=$(realpath "$1")
-	kdir=$(realpath "$2")
-	limit=$3
-	target=${4:-modules}
-	[[ -d $kdir ]] || {
-		echo "sandbox-build: no kernel build tree at $kdir" >&2
-		exit 2
-	}
+	limit=$2
+	shift 2
 	local -a drop=()
 	if [[ $(id -u) -eq 0 ]]; then
 		chown -R "$NOBODY:$NOBODY" "$build"
@@ -40,15 +35,13 @@ main() {
 		--ro-bind /usr /usr --ro-bind /etc /etc
 		--symlink usr/bin /bin --symlink usr/sbin /sbin
 		--symlink usr/lib /lib --symlink usr/lib64 /lib64
-		--ro-bind "$kdir" "$kdir"
 		--proc /proc --dev /dev --tmpfs /tmp
 		--bind "$build" "$build" --chdir "$build"
 		--setenv HOME "$build" --setenv PATH /usr/bin:/bin
 		--
 	)
-	# /usr/src is inside /usr; KDIR is bound again in case it lives elsewhere.
 	timeout -k 5 "$limit" "${drop[@]}" prlimit --fsize="$FILE_SIZE_LIMIT" --nproc="$PROCESS_LIMIT" -- \
-		"${sandbox[@]}" make -C "$kdir" M="$build" "$target"
+		"${sandbox[@]}" "$@"
 }
 
 main "$@"

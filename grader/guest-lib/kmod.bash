@@ -62,22 +62,28 @@ require_built() {
 		fail_because "not run: $1.ko was not built, so it cannot be tested (see the build test)."
 }
 
-# build_succeeded MODULE: the check of a part's build test.
+# build_succeeded FILE...: the check of a part's build test: the build
+# exited 0 and produced every FILE (e.g. my_timer.ko). Prints the compiler's
+# errors otherwise.
 build_succeeded() {
-	local status
+	local status file missing=()
 	status=$(cat "$KMOD_BUILD/build.status" 2>/dev/null || echo missing)
-	if [[ $status == 0 && -f $(module_ko "$1") ]]; then
-		local warnings
-		warnings=$(grep -c 'warning:' "$KMOD_BUILD/build.log" || true)
-		echo "built $1.ko ($warnings compiler warning(s))"
+	for file in "$@"; do
+		[[ -f $KMOD_BUILD/$file ]] || missing+=("$file")
+	done
+	if [[ $status == 0 && ${#missing[@]} -eq 0 ]]; then
+		echo "built $* ($(grep -c 'warning:' "$KMOD_BUILD/build.log" || true) compiler warning(s))"
 		return 0
 	fi
-	local errors
-	errors=$(grep -E 'error:|Error [0-9]|No rule to make|stopped after' "$KMOD_BUILD/build.log" | head -n 15)
 	if [[ $status == 0 ]]; then
-		errors="the build finished but produced no $1.ko: does the Makefile say obj-m += $1.o?"
+		local hint=""
+		[[ ${missing[0]} == *.ko ]] && hint=" (does the Makefile say obj-m += ${missing[0]%.ko}.o?)"
+		fail_because "the build finished but produced no ${missing[*]}$hint"
+		return 1
 	fi
-	fail_because "$1.ko did not build (make exit status $status). The compiler said:" \
+	local errors
+	errors=$(grep -E 'error:|Error [0-9]|No rule to make|stopped after|undefined reference' "$KMOD_BUILD/build.log" | head -n 15)
+	fail_because "${missing[*]:-the build} failed (exit status $status). The compiler said:" \
 		"${errors:-(no error lines found; see the build log)}"
 }
 

@@ -23,7 +23,7 @@ teardown() {
 
 # grade: points=10 visibility=public
 @test "my_timer.ko builds without errors" {
-	build_succeeded "$MOD"
+	build_succeeded "$MOD.ko"
 }
 
 # grade: points=10 visibility=public
