@@ -155,6 +155,10 @@ class PartGrader:
     def build(self):
         build = os.path.join(self.job, "build")
         submission.copy_part_sources(self.part_src, build)
+        # Files of the grader's own that the build needs (they win over a
+        # student file of the same name).
+        for rel in self.part.conf.get("grader_files", []):
+            shutil.copy(os.path.join(self.part.path, rel), build)
         log_path = os.path.join(self.logs, "build.log")
         started = time.monotonic()
         status = 0

@@ -57,7 +57,7 @@ def make_variant(part, patch, dest):
             if os.path.isfile(os.path.join(folder, name)):
                 shutil.copy(os.path.join(folder, name), dest)
     with open(patch, "rb") as f:
-        subprocess.run(["patch", "--quiet", "-p1", "-d", dest], stdin=f, check=True)
+        subprocess.run(["patch", "--quiet", "--remove-empty-files", "-p1", "-d", dest], stdin=f, check=True)
 
 
 def check_schema(data):

@@ -42,7 +42,7 @@ kmod_setup() {
 	fi
 }
 
-# kmod_teardown MODULE...: call from teardown().
+# kmod_teardown [MODULE...]: call from teardown().
 kmod_teardown() {
 	local mod
 	for mod in "$@"; do

@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# Grading suite of part 1 (system calls and strace). Runs as root inside the
+# grading VM. The student's programs run as user nobody in a scratch folder,
+# under a time limit and limits on processes and file size, so a fork bomb,
+# an endless loop or a flood of output fails a test and harms nothing.
+
+load /job/lib/kmod
+
+NOBODY=65534
+TIME_LIMIT=10                     # seconds a program may run
+MAX_PROCESSES=32                  # processes user nobody may have
+MAX_OUTPUT=$((16 * 1024 * 1024))  # bytes a program may write to a file
+CHECK="python3 $BATS_TEST_DIRNAME/syscall_check.py"
+RUN=/tmp/part1-run
+
+# shellcheck source=/dev/null
+source /job/course.conf
+N=${PART1_EXTRA_SYSCALLS:?course.conf sets PART1_EXTRA_SYSCALLS}
+
+part_is_clean() {
+	KMOD_LEFTOVER="processes of the student's program"
+	! pgrep -u "$NOBODY" >/dev/null
+}
+
+setup() {
+	kmod_setup
+	rm -rf "$RUN"
+	mkdir -p "$RUN"
+	chown "$NOBODY:$NOBODY" "$RUN"
+	TRACES=$(mktemp -d)
+}
+
+teardown() {
+	kill_leftovers
+	rm -rf "$RUN" "$TRACES"
+	kmod_teardown
+}
+
+# stage PROGRAM: copy the built program into the scratch folder.
+stage() {
+	require_file "$1" || return 1
+	install -o "$NOBODY" -g "$NOBODY" -m 755 "$KMOD_BUILD/$1" "$RUN/$1"
+}
+
+require_file() {
+	[[ -f $KMOD_BUILD/$1 ]] ||
+		fail_because "not run: $1 was not built, so it cannot be run (see the build test)."
+}
+
+limited() {
+	timeout -k 2 "$TIME_LIMIT" prlimit --nproc="$MAX_PROCESSES" --fsize="$MAX_OUTPUT" -- "$@"
+}
+
+# why_it_failed STATUS: the words for a program's exit status.
+why_it_failed() {
+	case $1 in
+	124 | 137) echo "did not finish within $TIME_LIMIT s (an endless loop, or waiting for input?)" ;;
+	153) echo "wrote more than $MAX_OUTPUT bytes of output and was stopped" ;;
+	139) echo "crashed with a segmentation fault (SIGSEGV)" ;;
+	134) echo "aborted (SIGABRT)" ;;
+	*) if (($1 > 128)); then echo "was killed by signal $(($1 - 128))"; else echo "exited with status $1, expected 0"; fi ;;
+	esac
+}
+
+# kill_leftovers: kill every process of user nobody (a fork bomb keeps
+# forking while it is being killed, hence the repeats).
+kill_leftovers() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pkill -KILL -u "$NOBODY" 2>/dev/null || return 0
+		sleep 0.2
+	done
+}
+
+# run_ok PROGRAM: runs it as nobody; it must exit 0 in time and leave no
+# process behind.
+run_ok() {
+	stage "$1" || return 1
+	local status=0 leftovers=""
+	(cd "$RUN" && limited setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+		"./$1" </dev/null >"$RUN/out" 2>"$RUN/err") || status=$?
+	pgrep -u "$NOBODY" >/dev/null && leftovers="; it also left processes running (it must not fork)"
+	kill_leftovers
+	((status == 0)) ||
+		fail_because "$1 $(why_it_failed "$status")$leftovers" "stderr: $(head -c 300 "$RUN/err")"
+	[[ -z $leftovers ]] || fail_because "$1 exited 0 but left processes running: it must not fork"
+}
+
+# fresh_trace PROGRAM: strace it as nobody into $TRACES/PROGRAM.trace.
+fresh_trace() {
+	stage "$1" || return 1
+	local status=0
+	(cd "$RUN" && limited strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >/dev/null 2>&1) ||
+		status=$?
+	kill_leftovers
+	((status == 0)) || fail_because "running $1 under strace: $1 $(why_it_failed "$status")"
+}
+
+# grade: points=10 visibility=public
+@test "empty and part1 build without errors" {
+	build_succeeded empty part1
+}
+
+# grade: points=5 visibility=public timeout=30
+@test "empty runs and exits 0" {
+	run_ok empty
+}
+
+# grade: points=5 visibility=public timeout=30
+@test "part1 runs and exits 0" {
+	run_ok part1
+}
+
+# grade: points=10 visibility=public timeout=30
+@test "empty.c makes no system calls of its own" {
+	fresh_trace empty
+	fresh_trace kmod_reference_empty
+	$CHECK empty-is-empty "$TRACES/empty.trace" "$TRACES/kmod_reference_empty.trace"
+}
+
+# grade: points=40 visibility=public timeout=30
+@test "part1 makes exactly the required number of extra system calls" {
+	fresh_trace empty
+	fresh_trace part1
+	$CHECK extra "$TRACES/empty.trace" "$TRACES/part1.trace" "$N"
+}
+
+# grade: points=10 visibility=public
+@test "empty.trace is a strace of ./empty" {
+	$CHECK submitted empty "$KMOD_BUILD/empty.trace"
+}
+
+# grade: points=10 visibility=public
+@test "part1.trace is a strace of ./part1" {
+	$CHECK submitted part1 "$KMOD_BUILD/part1.trace"
+}
+
+# grade: points=10 visibility=hidden timeout=30
+@test "the submitted traces show the same extra calls as fresh ones" {
+	require_file empty.trace
+	require_file part1.trace
+	fresh_trace empty
+	fresh_trace part1
+	$CHECK consistent "$KMOD_BUILD/empty.trace" "$KMOD_BUILD/part1.trace" \
+		"$TRACES/empty.trace" "$TRACES/part1.trace"
+}
