@@ -8,7 +8,6 @@ first; see docs/architecture.md.
 """
 import argparse
 import concurrent.futures
-import csv
 import json
 import os
 import re
@@ -25,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import classbook  # noqa: E402
 import report  # noqa: E402
 import rubric  # noqa: E402
 import submission  # noqa: E402
@@ -300,8 +300,10 @@ def shlex_quote(text):
 
 
 def reserve_out_dir(out_root, name):
-    """A fresh folder for this submission; earlier results are kept, renamed."""
+    """A fresh folder for this submission; earlier results are kept, renamed.
+    Returns (folder, the renamed earlier folder or None)."""
     path = os.path.join(out_root, name)
+    previous = None
     if os.path.exists(path):
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
         previous, n = f"{path}.previous-{stamp}", 1
@@ -310,12 +312,12 @@ def reserve_out_dir(out_root, name):
             previous = f"{path}.previous-{stamp}-{n}"
         os.rename(path, previous)
     os.makedirs(path)
-    return path
+    return path, previous
 
 
 def grade_submission(path, name, out_root, parts, assets):
     start = time.monotonic()
-    out_dir = reserve_out_dir(out_root, name)
+    out_dir, previous = reserve_out_dir(out_root, name)
     results, error = [], ""
     with tempfile.TemporaryDirectory(prefix="kmod-grade-") as work:
         # The sandboxed build runs as an unprivileged user that must be
@@ -346,7 +348,21 @@ def grade_submission(path, name, out_root, parts, assets):
                 error = f"{part.name}: {e}"
                 results.append(grader.result)
     report.write_all(out_dir, name, results, time.monotonic() - start, error)
+    if previous:
+        note_regrade(out_dir, name, previous, results)
     return name, results, error
+
+
+def note_regrade(out_dir, name, previous, results):
+    """A regrade says which tests changed score (also in regrade.txt)."""
+    changes = classbook.regrade_changes(previous, results)
+    if changes is None:
+        return
+    text = (f"regrade of {name} (previous results: {os.path.basename(previous)}): "
+            + (f"{len(changes)} test(s) changed score" if changes else "no score changed"))
+    with open(os.path.join(out_dir, "regrade.txt"), "w", encoding="utf-8") as f:
+        f.write(text + "\n" + "".join(f"  {c}\n" for c in changes))
+    print(text + "".join(f"\n  {c}" for c in changes), file=sys.stderr)
 
 
 def assemble(kind, dest, parts):
@@ -357,32 +373,6 @@ def assemble(kind, dest, parts):
         if kind == "reference":
             submission.copy_part_sources(os.path.join(part.path, "solution"), target)
     return dest
-
-
-def print_table(rows, parts, stream=sys.stdout):
-    header = ["submission"] + [p.name for p in parts] + ["total", "status"]
-    table = [header]
-    for name, results, error in rows:
-        by_part = {r.part: r for r in results}
-        cells = [name] + [f"{by_part[p.name].score}/{by_part[p.name].max_score}"
-                          if p.name in by_part else "-" for p in parts]
-        total = sum(r.score for r in results)
-        most = sum(r.max_score for r in results)
-        cells += [f"{total}/{most}", "grader error" if error else "graded"]
-        table.append(cells)
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=stream)
-
-
-def write_gradebook(path, rows, parts):
-    with open(path, "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["submission"] + [p.name for p in parts] + ["total", "status"])
-        for name, results, error in rows:
-            by_part = {r.part: r.score for r in results}
-            out.writerow([name] + [by_part.get(p.name, 0) for p in parts]
-                         + [sum(by_part.values()), "grader error" if error else "graded"])
 
 
 def parse_args(argv):
@@ -432,15 +422,12 @@ def main(argv):
             names.add(name)
             jobs.append((path, name))
         lock = threading.Lock()
-        rows, done = [], 0
+        progress = classbook.Progress(len(jobs))
 
         def one(job):
-            nonlocal done
             row = grade_submission(job[0], job[1], out_root, parts, assets)
             with lock:
-                done += 1
-                print(f"[{done}/{len(jobs)}] {job[1]}: {report.summary_line(row[1])}"
-                      + (f" (grader error: {row[2]})" if row[2] else ""), file=sys.stderr)
+                progress.finished(*row)
             return row
         # Ctrl-C or SIGTERM: stop every VM, let each thread clean up its
         # temporary folders, and leave nothing running.
@@ -454,8 +441,12 @@ def main(argv):
             print("grader: interrupted; no VM is left running", file=sys.stderr)
             return 130
         pool.shutdown()
-    write_gradebook(os.path.join(out_root, "grades.csv"), rows, parts)
-    print_table(rows, parts)
+    # grades.csv and summary.txt cover every submission in the folder (a
+    # regrade of one keeps the others' rows); the table shows this run's.
+    graded = classbook.load_class(out_root)
+    classbook.write_gradebook(os.path.join(out_root, "grades.csv"), graded, parts)
+    classbook.write_summary(os.path.join(out_root, "summary.txt"), graded, parts)
+    classbook.print_table({name: graded[name] for name, _, _ in rows if name in graded}, parts)
     return 1 if any(error for _, _, error in rows) else 0
 
 

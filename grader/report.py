@@ -72,6 +72,7 @@ def write_results_json(path, parts, seconds, grader_error):
                 "output": t.output if t.passed else f"[{t.status}] {t.output}",
                 "visibility": GRADESCOPE_VISIBILITY[t.visibility],
                 "tags": [t.part, t.visibility],
+                "extra_data": {"status": t.status, "part": t.part},
             })
     output = summary_line(parts)
     if grader_error:
@@ -83,6 +84,8 @@ def write_results_json(path, parts, seconds, grader_error):
         "output_format": "text",
         "visibility": "visible",
         "tests": tests,
+        "extra_data": {"grader_error": grader_error,
+                       "parts": {p.part: [p.score, p.max_score] for p in parts}},
     }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)

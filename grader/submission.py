@@ -6,9 +6,11 @@ import shutil
 import stat
 import tarfile
 
+MB = 1024 * 1024
 MAX_FILES = 2000
-MAX_BYTES = 50 * 1024 * 1024       # unpacked, all files together
-MAX_FILE_BYTES = 10 * 1024 * 1024  # any single file
+MAX_BYTES = 50 * MB        # unpacked, all files together
+MAX_FILE_BYTES = 10 * MB   # any single file
+LIMITS = f"the limits: {MAX_FILES} files, {MAX_BYTES // MB} MB in all, {MAX_FILE_BYTES // MB} MB per file"
 
 
 class SubmissionError(Exception):
@@ -31,23 +33,24 @@ def _check_member(member):
     if not (member.isfile() or member.isdir()):
         raise SubmissionError(f"the archive holds a link or special file, which is not accepted: {name}")
     if member.size > MAX_FILE_BYTES:
-        raise SubmissionError(f"{name} is {member.size} bytes; the limit per file is {MAX_FILE_BYTES}")
+        raise SubmissionError(f"{name} is {member.size // MB} MB, over the limit per file ({LIMITS})")
 
 
 def _unpack_tar(path, dest):
     try:
         archive = tarfile.open(path, "r:*")
-    except (tarfile.TarError, OSError) as e:
-        raise SubmissionError(f"{os.path.basename(path)} is not a readable tar archive ({e})") from None
+    except (tarfile.TarError, OSError):
+        raise SubmissionError(f"{os.path.basename(path)} is not a readable tar archive "
+                              "(make it with `make submit`, or tar czf)") from None
     with archive:
         count, total = 0, 0
         for member in archive:
             count += 1
             total += max(member.size, 0)
             if count > MAX_FILES:
-                raise SubmissionError(f"the archive holds more than {MAX_FILES} files")
+                raise SubmissionError(f"the archive holds more than {MAX_FILES} files ({LIMITS})")
             if total > MAX_BYTES:
-                raise SubmissionError(f"the archive unpacks to more than {MAX_BYTES} bytes")
+                raise SubmissionError(f"the archive unpacks to more than {MAX_BYTES // MB} MB ({LIMITS})")
             _check_member(member)
             target = os.path.join(dest, member.name)
             if member.isdir():
@@ -75,8 +78,7 @@ def _copy_tree(src, dest):
             size = os.path.getsize(os.path.join(root, name))
             total += size
             if count > MAX_FILES or total > MAX_BYTES or size > MAX_FILE_BYTES:
-                raise SubmissionError(f"the submission is larger than the limits ({MAX_FILES} files, "
-                                      f"{MAX_BYTES} bytes, {MAX_FILE_BYTES} bytes per file)")
+                raise SubmissionError(f"the submission is larger than {LIMITS}")
             shutil.copyfile(os.path.join(root, name), os.path.join(dest, rel, name))
 
 

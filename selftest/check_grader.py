@@ -7,8 +7,12 @@ Variants live in selftest/PART/variants/NAME.patch: a patch against the
 reference part folder (skeleton files + solution/), preceded by header lines
     Breaks: what the variant gets wrong (for people)
     Expect-fail: TITLE          one line per test that must fail ("*": all)
-    Expect-message: TITLE :: TEXT   the failure output must contain TEXT
+    Expect-message: TITLE :: TEXT   the failure output must contain TEXT ("*": every test)
 selftest/PART/skeleton.expect holds the same header lines for the skeleton.
+
+With part 2 it also grades the hostile archives of hostile_archives.py
+(../ and absolute paths, links, devices, junk, size and file-count limits, a
+missing part): every test must fail with the archive's reason.
 
 Also checks: results.json follows the Gradescope schema, no qemu is left
 running, and the host kernel loaded no module while grading.
@@ -24,9 +28,12 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 ROOT = os.path.dirname(HERE)
 GRADE = os.path.join(ROOT, "grader", "grade.py")
 
+# The part whose grading also runs the hostile archives (they never boot a VM).
+HOSTILE_PART = "part2_timer"
 TEST_KEYS = {"name": str, "number": str, "score": (int, float), "max_score": (int, float),
              "status": str, "output": str, "visibility": str, "tags": list}
 
@@ -100,8 +107,9 @@ def judge(name, results_path, part, expect_fail, messages):
             problems.append(f"'{title}' {verdict}, should {wanted}" +
                             ("".join("\n      | " + line for line in first) if first else ""))
     for title, text in messages:
-        if title in tests and text not in tests[title]["output"]:
-            problems.append(f"'{title}': output lacks {text!r}")
+        for name in (list(tests) if title == "*" else [title]):
+            if name in tests and text not in tests[name]["output"]:
+                problems.append(f"'{name}': output lacks {text!r}")
     score = data["score"]
     most = sum(t["max_score"] for t in data["tests"])
     return problems, f"{score}/{most}"
@@ -154,6 +162,12 @@ def main(argv):
                 cases[name] = read_expectations(os.path.join(variants_dir, patch))
                 make_variant(part, os.path.join(variants_dir, patch), os.path.join(tmp, name, part))
                 subs.append(os.path.join(tmp, name))
+            if part == HOSTILE_PART and not only:
+                # Archives that must be refused: graded with this part only.
+                import hostile_archives
+                for name, (path, breaks, message) in hostile_archives.make_all(tmp).items():
+                    cases[name] = (breaks, {"*"}, [("*", message)])
+                    subs.append(path)
             out = os.path.join(args.out, part)
             cmd = [sys.executable, GRADE, "--parts", number, "--out", out, "--jobs", str(args.jobs),
                    "--reference", "--skeleton"] + subs
@@ -167,6 +181,10 @@ def main(argv):
                                     expect_fail, messages)
             failures += bool(problems)
             rows.append((part, name, score, "ok" if not problems else "WRONG", breaks, problems))
+    import hostile_archives
+    for path in hostile_archives.escaped():
+        print(f"WRONG  a hostile archive wrote outside its folder: {path}")
+        failures += 1
     leftover = qemu_processes()
     loaded = host_modules() - modules_before
     print()
