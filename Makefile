@@ -4,12 +4,13 @@
 #   make test    the whole test suite (lint, unit tests, grader self-tests)
 #   make bench   VM boot, build and grading times (numbers go to docs/)
 #   make vm      build the grading VM's kernel, initramfs and root filesystem
+#   make handouts  assignments/*.md -> handouts/*.html and *.pdf (ONLY=part2_timer for one)
 
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm demo test lint unit selftest bench clean
+.PHONY: all deps vm demo test lint unit selftest bench handouts clean
 
 all: demo
 
@@ -28,7 +29,7 @@ lint: deps
 	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh .ci/run
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
-	$(PYTHON) -m py_compile grader/*.py selftest/*.py part*/tests/*.py vm/*.py
+	$(PYTHON) -m py_compile grader/*.py selftest/*.py part*/tests/*.py vm/*.py scripts/*.py bench/*.py
 
 unit: deps
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
@@ -36,8 +37,12 @@ unit: deps
 selftest: deps
 	$(PYTHON) selftest/check_grader.py --jobs $(JOBS) $(if $(PARTS),--parts $(PARTS))
 
+handouts:
+	bash scripts/install-deps.sh --docs
+	$(PYTHON) scripts/handouts.py $(if $(ONLY),--only $(ONLY))
+
 bench: deps
 	bash bench/bench.sh
 
 clean:
-	rm -rf results selftest/out
+	rm -rf results selftest/out handouts

@@ -20,6 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 
+import build as buildbox  # noqa: E402
 import grade  # noqa: E402
 import tap  # noqa: E402
 import vm  # noqa: E402
@@ -57,17 +58,16 @@ def bench_builds(assets, count, tmp):
     for i in range(count):
         build = os.path.join(tmp, f"build{i}")
         os.makedirs(build)
+        os.makedirs(os.path.join(tmp, f"out{i}"))
         for src in (part, os.path.join(part, "solution")):
             for name in os.listdir(src):
                 if os.path.isfile(os.path.join(src, name)):
                     shutil.copy(os.path.join(src, name), build)
         start = time.monotonic()
         conf = grade.discover_parts([2])[0].conf
-        status = 0
-        for cmd in grade.build_commands(conf, assets["KDIR"], build):
-            status = status or subprocess.run(
-                ["bash", os.path.join(ROOT, "grader", "sandbox-build.sh"), build, "120"] + cmd,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        status, _ = buildbox.run(build, os.path.join(tmp, f"out{i}"), os.path.join(tmp, f"out{i}"),
+                                 grade.build_commands(conf, assets["KDIR"], os.path.join(tmp, f"out{i}")),
+                                 conf["outputs"], 120)
         if status == 0:
             times.append(time.monotonic() - start)
     return times

@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import build as buildbox  # noqa: E402
 import classbook  # noqa: E402
 import report  # noqa: E402
 import rubric  # noqa: E402
@@ -153,29 +154,25 @@ class PartGrader:
             shutil.copy(os.path.join(ROOT, "course.conf"), self.job)
 
     def build(self):
+        """Build in the sandbox from a copy of the sources; the outputs and
+        the log land in the job's build folder. The VM sees both folders
+        (/job/src: what was submitted, /job/build: what was built)."""
         build = os.path.join(self.job, "build")
-        submission.copy_part_sources(self.part_src, build)
+        src = os.path.join(self.job, "src")
+        submission.copy_part_sources(self.part_src, src)
         # Files of the grader's own that the build needs (they win over a
         # student file of the same name).
         for rel in self.part.conf.get("grader_files", []):
-            shutil.copy(os.path.join(self.part.path, rel), build)
-        log_path = os.path.join(self.logs, "build.log")
+            shutil.copy(os.path.join(self.part.path, rel), src)
+        os.makedirs(build)
         started = time.monotonic()
-        status = 0
-        with open(log_path, "wb") as log:
-            for cmd in build_commands(self.part.conf, self.assets["KDIR"], build):
-                log.write(("$ " + " ".join(cmd) + "\n").encode())
-                log.flush()
-                proc = subprocess.run(
-                    ["bash", os.path.join(HERE, "sandbox-build.sh"), build,
-                     str(self.part.build_timeout)] + cmd,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-                status = status or proc.returncode
+        status, text = buildbox.run(src, build, build,
+                                    build_commands(self.part.conf, self.assets["KDIR"], build),
+                                    self.part.conf["outputs"], self.part.build_timeout)
+        log_path = os.path.join(self.logs, "build.log")
+        with open(log_path, "w") as f:
+            f.write(text)
         self.result.timings["build"] = round(time.monotonic() - started, 2)
-        with open(log_path, "rb") as f:
-            text = f.read().decode("utf-8", errors="replace")
-        if status in (124, 137):
-            text += f"\nThe build was stopped after {self.part.build_timeout} s.\n"
         # The guest-side build test reads these two files.
         with open(os.path.join(build, "build.log"), "w") as f:
             f.write(text)
@@ -191,7 +188,7 @@ class PartGrader:
 
     def write_job_env(self, remaining):
         lines = ["KMOD_MODE=grade", f"KMOD_BATS={self.part.name}.bats",
-                 f"KMOD_PART={self.part.name}", "KMOD_BUILD=/job/build"]
+                 f"KMOD_PART={self.part.name}", "KMOD_BUILD=/job/build", "KMOD_SRC=/job/src"]
         if len(remaining) != len(self.part.tests):
             flt = rubric.bats_filter([self.part.tests[i].title for i in remaining])
             lines.append("KMOD_FILTER=" + shlex_quote(flt))

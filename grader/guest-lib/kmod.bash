@@ -13,7 +13,8 @@
 #bats_load_library bats-support
 #bats_load_library bats-assert
 
-KMOD_BUILD=${KMOD_BUILD:-/job/build}
+KMOD_BUILD=${KMOD_BUILD:-/job/build} # what the sandboxed build produced
+KMOD_SRC=${KMOD_SRC:-/job/src}       # the part's files as submitted
 KMOD_DIRTY_FLAG=/tmp/kmod-dirty
 
 # fail_because LINE...: print the lines (the student sees them) and fail.
