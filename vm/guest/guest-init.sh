@@ -24,6 +24,8 @@ power_off() {
 	sleep 30
 }
 
+echo kmod-vm >/proc/sys/kernel/hostname
+
 # devtmpfs has the device nodes but not the links udev would add.
 ln -sfn /proc/self/fd /dev/fd
 ln -sfn /proc/self/fd/0 /dev/stdin
@@ -59,6 +61,28 @@ grade)
 	echo "@@tainted $(cat /proc/sys/kernel/tainted)" >&7
 	;;
 probe) ;;
+shell)
+	# make shell: an interactive root shell on the serial console.
+	exec 7>&-
+	cd /job/build || power_off
+	loaded=""
+	if [[ ${KMOD_LOAD:-0} == 1 ]]; then
+		for ko in /job/build/*/*.ko; do
+			[[ -e $ko ]] && insmod "$ko" && loaded+=" ${ko##*/}"
+		done
+	fi
+	export TERM=${KMOD_TERM:-vt100} PS1='kmod-vm:\w# '
+	stty -F /dev/ttyS0 rows "${KMOD_ROWS:-24}" cols "${KMOD_COLS:-80}" sane 2>/dev/null
+	{
+		echo
+		echo "Course VM: your parts are built in /job/build/PART/ (read-only)."
+		echo "Loaded:${loaded:- nothing (use insmod, or make shell LOAD=1)}"
+		echo "Try: insmod part2_timer/my_timer.ko; watch -n 1 cat /proc/timer; dmesg"
+		echo "Exit the shell to power the VM off."
+	} >/dev/ttyS0
+	setsid -c bash -i <>/dev/ttyS0 >&0 2>&1
+	power_off
+	;;
 *)
 	echo "@@error unknown KMOD_MODE=${KMOD_MODE}" >&7
 	;;
