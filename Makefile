@@ -3,6 +3,7 @@
 #   make demo    grade the reference solutions in the VM, print the score table
 #   make test    the whole test suite (lint, unit tests, grader self-tests)
 #   make bench   VM boot, build and grading times (numbers go to docs/)
+#   make release dist/starter.tar.gz, the student starter kit
 #   make vm      build the grading VM's kernel, initramfs and root filesystem
 #   make handouts  assignments/*.md -> handouts/*.html and *.pdf (ONLY=part2_timer for one)
 
@@ -10,7 +11,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm demo test lint unit selftest bench handouts clean
+.PHONY: all deps vm demo test lint unit selftest starter release bench handouts clean
 
 all: demo
 
@@ -23,10 +24,10 @@ vm: deps
 demo: deps
 	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))
 
-test: deps lint unit selftest
+test: deps lint unit selftest starter
 
 lint: deps
-	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh .ci/run
+	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
 	$(PYTHON) -m py_compile grader/*.py selftest/*.py part*/tests/*.py vm/*.py scripts/*.py bench/*.py
@@ -37,6 +38,13 @@ unit: deps
 selftest: deps
 	$(PYTHON) selftest/check_grader.py --jobs $(JOBS) $(if $(PARTS),--parts $(PARTS))
 
+# The student workflow from the released kit: make check, make submit, graded.
+starter: deps
+	bash selftest/check_starter.sh
+
+release:
+	$(PYTHON) scripts/release.py
+
 handouts:
 	bash scripts/install-deps.sh --docs
 	$(PYTHON) scripts/handouts.py $(if $(ONLY),--only $(ONLY))
@@ -45,4 +53,4 @@ bench: deps
 	bash bench/bench.sh
 
 clean:
-	rm -rf results selftest/out handouts
+	rm -rf results selftest/out handouts dist .check

@@ -114,7 +114,7 @@ unload_module() {
 }
 
 # More kernel log messages than this since boot is a flood (booting
-# writes about 700; a well-behaved module a few per load).
+# and a whole part-2 run write about 400; a well-behaved module a few per load).
 KMOD_LOG_FLOOD=${KMOD_LOG_FLOOD:-5000}
 
 # kernel_log_records: how many messages the kernel has logged since boot
@@ -144,7 +144,7 @@ kernel_log_is_clean() {
 	bad=$(dmesg | grep -E '\] (.*BUG:|Oops:|WARNING:|general protection fault|Call Trace:|watchdog: |INFO: task .* blocked for more than|list_(add|del) corruption|kernel BUG at)' | head -n 20)
 	records=$(kernel_log_records)
 	if ((records > KMOD_LOG_FLOOD)); then
-		bad+=$'\n'"the kernel log was flooded: $records messages since the VM booted (booting writes about 700): log only what helps"
+		bad+=$'\n'"the kernel log was flooded: $records messages since the VM booted (a whole part-2 run writes about 400): log only what helps"
 	fi
 	tainted=$(cat /proc/sys/kernel/tainted)
 	# 4096 = O (out-of-tree), 8192 = E (unsigned): every student module sets them.

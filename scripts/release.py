@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""`make release`: the student starter kit, dist/starter.tar.gz.
+
+It holds the skeletons, Makefiles, tools, the public tests, the VM runner
+and the grader (so `make check`, `make shell` and `make submit` work), the
+handouts, and a student README. It never holds reference solutions, hidden
+tests or the grader's self-tests. kit.sha256 lists the files the grader owns,
+so `make submit` can warn when a student changed one.
+
+usage: release.py [--out FILE]
+"""
+import argparse
+import hashlib
+import io
+import os
+import re
+import sys
+import tarfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOP = "starter"
+# Whole folders copied as they are (the VM runner and the grader).
+FOLDERS = ["grader", "vm"]
+FILES = {"kit/Makefile": "Makefile", "kit/README.md": "README.md",
+         "course.conf": "course.conf", "scripts/install-deps.sh": "scripts/install-deps.sh",
+         "scripts/submit.py": "scripts/submit.py"}
+SKIP = re.compile(r"(^|/)(__pycache__|solution|\.check)(/|$)|\.(o|ko|pyc)$")
+GRADE_LINE = re.compile(r"^#\s*grade:.*\bvisibility=hidden\b")
+
+
+def public_suite(text):
+    """The bats file without its hidden tests (a hidden test runs from its
+    '# grade:' line to the '}' that closes it at the start of a line)."""
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if GRADE_LINE.match(line):
+            skipping = True
+        if not skipping:
+            out.append(line)
+        elif line.rstrip("\n") == "}":
+            skipping = False
+    return "".join(out)
+
+
+def part_files(part):
+    """(path in the repository, path in the kit, replacement text or None)."""
+    base = os.path.join(ROOT, part)
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if not SKIP.search(d))
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, ROOT)
+            if SKIP.search(rel):
+                continue
+            if rel.endswith(".bats"):
+                with open(path, encoding="utf-8") as f:
+                    yield path, rel, public_suite(f.read())
+            else:
+                yield path, rel, None
+
+
+def kit_entries():
+    for src, dest in FILES.items():
+        yield os.path.join(ROOT, src), dest, None
+    for folder in FOLDERS:
+        for base, dirs, files in os.walk(os.path.join(ROOT, folder)):
+            dirs[:] = sorted(d for d in dirs if not SKIP.search(d))
+            for name in sorted(files):
+                path = os.path.join(base, name)
+                if not SKIP.search(name):
+                    yield path, os.path.relpath(path, ROOT), None
+    for entry in sorted(os.listdir(ROOT)):
+        if re.match(r"^part\d+_\w+$", entry) and os.path.isfile(os.path.join(ROOT, entry, "tests", "part.json")):
+            yield from part_files(entry)
+    handouts = os.path.join(ROOT, "handouts")
+    sources = os.path.join(ROOT, "assignments")
+    for folder in (handouts if os.path.isdir(handouts) else sources,):
+        for name in sorted(os.listdir(folder)):
+            if name.endswith((".pdf", ".html", ".md")):
+                yield os.path.join(folder, name), f"handouts/{name}", None
+
+
+def grader_owned(rel):
+    """Files students must not change: the tests, tools and the grader."""
+    return ("/tests/" in rel or rel.startswith(("grader/", "vm/", "scripts/"))
+            or rel.endswith("_uapi.h") or "/tools/" in rel)
+
+
+def build(out):
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    hashes = []
+    with tarfile.open(out, "w:gz") as tar:
+        for path, rel, text in kit_entries():
+            data = text.encode() if text is not None else open(path, "rb").read()
+            info = tarfile.TarInfo(f"{TOP}/{rel}")
+            info.size = len(data)
+            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+            if grader_owned(rel):
+                hashes.append(f"{hashlib.sha256(data).hexdigest()}  {rel}\n")
+        data = "".join(hashes).encode()
+        info = tarfile.TarInfo(f"{TOP}/kit.sha256")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "dist", "starter.tar.gz"))
+    args = ap.parse_args(argv)
+    path = build(args.out)
+    with tarfile.open(path) as tar:
+        count = len(tar.getnames())
+    print(f"release: wrote {path} ({count} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The student workflow, end to end, from the released starter kit:
+#  1. unpack dist/starter.tar.gz into a fresh folder;
+#  2. `make check` there: the skeletons fail their public tests, with the
+#     messages a student needs;
+#  3. put the reference solutions in, `make submit`;
+#  4. grade that tarball with this repository's grader: full marks.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() { # expect FILE TEXT: FILE must contain TEXT
+	if grep -qF -- "$2" "$1"; then
+		echo "ok     $3"
+	else
+		echo "WRONG  $3: '$2' not in $1"
+		failures=$((failures + 1))
+	fi
+}
+
+python3 "$root/scripts/release.py" --out "$work/starter.tar.gz"
+tar -xzf "$work/starter.tar.gz" -C "$work"
+kit=$work/starter
+
+make -C "$kit" check >"$work/check.txt" 2>&1 || true
+expect "$work/check.txt" "/proc/timer does not exist after insmod" "make check explains the part 2 skeleton's failure"
+expect "$work/check.txt" "part1 makes 0 more system calls than empty, expected exactly 5" "make check explains the part 1 skeleton's failure"
+expect "$work/check.txt" "part2_timer: 30/" "make check gives the part 2 skeleton its public baseline"
+
+for part in "$root"/part*_*/; do
+	part=$(basename "$part")
+	[[ -d $root/$part/solution && -d $kit/$part ]] && cp "$root/$part/solution/"* "$kit/$part/"
+done
+echo "# a student's edit" >>"$kit/part2_timer/tests/timer_check.py"
+make -C "$kit" submit >"$work/submit.txt" 2>&1 || { cat "$work/submit.txt"; failures=$((failures + 1)); }
+expect "$work/submit.txt" "submit: sha256" "make submit writes a submission"
+expect "$work/submit.txt" "part2_timer/tests/timer_check.py belongs to the grader" "make submit warns about a changed grader file"
+
+python3 "$root/grader/grade.py" --jobs 2 --out "$work/graded" "$kit/submission.tar.gz" >"$work/grade.txt" 2>&1
+expect "$work/graded/grades.csv" "submission,100,100,200,graded" "the grader gives make submit's tarball of the reference full marks"
+
+checks=6
+echo "starter-kit self-test: $((checks - failures)) passed, $failures failed"
+((failures == 0))
