@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm demo test lint unit selftest starter release bench handouts clean
+.PHONY: all deps vm demo test lint unit selftest starter config release bench handouts clean
 
 all: demo
 
@@ -24,7 +24,7 @@ vm: deps
 demo: deps
 	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))
 
-test: deps lint unit selftest starter
+test: deps lint unit selftest starter config
 
 lint: deps
 	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run
@@ -41,6 +41,10 @@ selftest: deps
 # The student workflow from the released kit: make check, make submit, graded.
 starter: deps
 	bash selftest/check_starter.sh
+
+# A second course.conf gives a consistent course: handout, build and grader agree.
+config: deps
+	bash selftest/check_config.sh
 
 release:
 	$(PYTHON) scripts/release.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the grading pipeline on this machine: VM boot time, module
-build time in the sandbox, and the wall time to grade part 2's reference
-(alone, and two submissions at once with --jobs 2). Prints a markdown table;
+build time in the sandbox, the wall time to grade one full submission (every
+part) and where it goes, and submissions per hour with --jobs 2. Prints a markdown table;
 docs/measurements.md records the numbers.
 
 usage: bench.py [--boots N] [--builds N]
@@ -73,26 +73,44 @@ def bench_builds(assets, count, tmp):
     return times
 
 
-def bench_grading(tmp, jobs):
-    """Grade `jobs` copies of the reference at once; return wall seconds and timings."""
+def bench_grading(tmp, jobs, copies):
+    """Grade `copies` reference submissions (every part) with --jobs `jobs`;
+    return the wall seconds and each submission's timings.json."""
+    parts = grade.discover_parts()
     subs = []
-    for i in range(jobs):
-        sub = os.path.join(tmp, f"grading{jobs}", f"ref{i}")
-        grade.assemble("reference", sub, grade.discover_parts([2]))
+    for i in range(copies):
+        sub = os.path.join(tmp, f"grading{jobs}x{copies}", f"ref{i}")
+        grade.assemble("reference", sub, parts)
         subs.append(sub)
-    out = os.path.join(tmp, f"out{jobs}")
+    out = os.path.join(tmp, f"out{jobs}x{copies}")
     start = time.monotonic()
-    subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--parts", "2",
+    subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade.py"),
                     "--jobs", str(jobs), "--out", out] + subs,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     wall = time.monotonic() - start
     timings, scores = [], []
-    for i in range(jobs):
+    for i in range(copies):
         with open(os.path.join(out, f"ref{i}", "timings.json")) as f:
             timings.append(json.load(f))
         with open(os.path.join(out, f"ref{i}", "results.json")) as f:
             scores.append(json.load(f)["score"])
     return wall, timings, scores
+
+
+def where_time_goes(timings):
+    """Per part: sandboxed build, VM boot to userspace, bats in the VM, rest."""
+    rows = []
+    for part, t in sorted(timings.items()):
+        if part == "total":
+            continue
+        rounds = [v for k, v in t.items() if k.startswith("round")]
+        boot = sum(r.get("boot", 0) for r in rounds)
+        bats = sum(r.get("bats-exit", 0) - r.get("bats-start", 0) for r in rounds)
+        wall = sum(r.get("seconds", 0) for r in rounds)
+        rows.append((f"  {part}: build / boot / bats in the VM / VM total",
+                     f"{t.get('build', 0):.1f} / {boot:.1f} / {bats:.1f} / {wall:.1f} s "
+                     f"({len(rounds)} VM boot(s))"))
+    return rows
 
 
 class TimerMeasurement(grade.PartGrader):
@@ -146,14 +164,14 @@ def main(argv):
         rows.append(("VM boot: qemu start to guest userspace (guest uptime)", summary(userspace)))
         rows.append(("VM boot + power-off, wall", summary(whole)))
         rows.append(("part 2 module build in the sandbox", summary(bench_builds(assets, args.builds, tmp))))
-        for jobs in (1, 2):
-            wall, timings, scores = bench_grading(tmp, jobs)
-            t = timings[0]["part2_timer"]
-            rounds = [v for k, v in t.items() if k.startswith("round")]
-            bats = sum(r.get("bats-exit", 0) - r.get("bats-start", 0) for r in rounds)
-            rows.append((f"grade part 2 reference, {jobs} at once (--jobs {jobs}), wall",
-                         f"{wall:.1f} s, scores {scores}"))
-            rows.append((f"  of which bats in the VM (first submission, --jobs {jobs})", f"{bats:.1f} s"))
+        wall, timings, scores = bench_grading(tmp, 1, 1)
+        rows.append(("one full submission (every part, reference), --jobs 1, wall",
+                     f"{wall:.1f} s, score {scores[0]:g}"))
+        rows += where_time_goes(timings[0])
+        wall, timings, scores = bench_grading(tmp, 2, 4)
+        rows.append(("four full submissions, --jobs 2, wall",
+                     f"{wall:.1f} s, scores {[round(x) for x in scores]}; "
+                     f"{4 * 3600 / wall:.0f} submissions per hour"))
         for line in bench_timer_tolerance(assets, tmp, 2):
             rows.append(("/proc/timer elapsed vs clock, 2 VMs at once", line[len("MEASURE "):]))
     print("| what | measured |\n|---|---|")

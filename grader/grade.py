@@ -26,6 +26,7 @@ sys.path.insert(0, HERE)
 
 import build as buildbox  # noqa: E402
 import classbook  # noqa: E402
+import course  # noqa: E402
 import report  # noqa: E402
 import rubric  # noqa: E402
 import submission  # noqa: E402
@@ -55,24 +56,11 @@ class Part:
     suite_size: int = 0  # tests in the bats file (more than `tests` with --public)
 
 
-def course_config():
-    """course.conf: KEY=value lines shared by handouts, Makefiles and grader."""
-    conf = {}
-    path = os.path.join(ROOT, "course.conf")
-    if os.path.isfile(path):
-        with open(path) as f:
-            for line in f:
-                key, sep, value = line.split("#", 1)[0].strip().partition("=")
-                if sep:
-                    conf[key.strip()] = value.strip()
-    return conf
-
-
 def build_commands(conf, kdir, build_dir):
     """part.json's "build" commands with {KDIR}, {BUILD} and course.conf
     values filled in; a kernel-module part defaults to kbuild."""
     commands = conf.get("build") or [["make", "-C", "{KDIR}", "M={BUILD}", "modules"]]
-    values = dict(course_config(), KDIR=kdir, BUILD=build_dir)
+    values = dict(course.load(), KDIR=kdir, BUILD=build_dir)
     return [[arg.format(**values) for arg in cmd] for cmd in commands]
 
 
@@ -152,8 +140,8 @@ class PartGrader:
         shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), self.job)
         shutil.copytree(os.path.join(self.part.path, "tests"), os.path.join(self.job, "tests"))
         shutil.copytree(os.path.join(HERE, "guest-lib"), os.path.join(self.job, "lib"))
-        if os.path.isfile(os.path.join(ROOT, "course.conf")):
-            shutil.copy(os.path.join(ROOT, "course.conf"), self.job)
+        if os.path.isfile(course.path()):
+            shutil.copy(course.path(), os.path.join(self.job, "course.conf"))
 
     def build(self):
         """Build in the sandbox from a copy of the sources; the outputs and

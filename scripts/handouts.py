@@ -38,16 +38,15 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
+import course  # noqa: E402
 import rubric  # noqa: E402
 
 ASSIGNMENTS = os.path.join(ROOT, "assignments")
 CSS = os.path.join(ASSIGNMENTS, "handout.css")
-CONF = os.path.join(ROOT, "course.conf")
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 RUBRIC_LINE = re.compile(r"^[ \t]*<!--[ \t]*RUBRIC:[ \t]*(\S+?)[ \t]*-->[ \t]*$")
 PART_NAME = re.compile(r"^part(\d+)_\w+$")
-CONF_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 # Characters that mean something in a pandoc markdown table cell; escaped
 # with a backslash (pandoc accepts a backslash before any ASCII punctuation).
@@ -65,26 +64,15 @@ class HandoutError(Exception):
 # --- course.conf -------------------------------------------------------------
 
 def read_conf(text, where="course.conf"):
-    """KEY=value lines of course.conf as a dict. Comments are lines of their
-    own starting with '#'. One pair of matching quotes around a value is
-    removed, as the shell does when it sources the file."""
-    conf = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not CONF_KEY.match(key):
-            raise HandoutError(f"{where}:{number}: not a KEY=value line: {raw!r}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        conf[key] = value
-    return conf
+    """KEY=value lines of course.conf as a dict (grader/course.py reads them)."""
+    try:
+        return course.read_conf(text, where)
+    except course.ConfError as e:
+        raise HandoutError(str(e)) from None
 
 
-def load_conf(path=CONF):
+def load_conf(path=None):
+    path = path or course.path()
     if not os.path.isfile(path):
         return {}
     with open(path, encoding="utf-8") as f:
