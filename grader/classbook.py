@@ -45,7 +45,7 @@ def print_table(graded, parts, stream=sys.stdout):
     header = ["submission"] + [p.name for p in parts] + ["total", "status"]
     table = [header]
     for name, data in graded.items():
-        cells = [f"{s[0]}/{s[1]}" if s else "-" for s in part_scores(data, parts)]
+        cells = [f"{s[0]:g}/{s[1]:g}" if s else "-" for s in part_scores(data, parts)]
         most = sum(t["max_score"] for t in data["tests"])
         table.append([name] + cells + [f"{data['score']:g}/{most:g}", status_of(data)])
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -58,8 +58,8 @@ def write_gradebook(path, graded, parts):
         out = csv.writer(f)
         out.writerow(["submission"] + [p.name for p in parts] + ["total", "status"])
         for name, data in graded.items():
-            out.writerow([name] + [s[0] if s else 0 for s in part_scores(data, parts)]
-                         + [data["score"], status_of(data)])
+            out.writerow([name] + [f"{s[0]:g}" if s else 0 for s in part_scores(data, parts)]
+                         + [f"{data['score']:g}", status_of(data)])
 
 
 def write_summary(path, graded, parts):
@@ -125,7 +125,7 @@ class Progress:
             self.failures += 1
         elapsed = time.monotonic() - self.start
         eta = elapsed / self.done * (self.total - self.done)
-        summary = ", ".join(f"{r.part} {r.score}/{r.max_score}" for r in results)
+        summary = ", ".join(f"{r.part} {r.score:g}/{r.max_score:g}" for r in results)
         line = (f"[{self.done}/{self.total}] {name}: {summary}"
                 + (f" (grader error: {error})" if error else ""))
         if self.tty:

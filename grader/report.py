@@ -36,11 +36,11 @@ class PartResult:
 
     @property
     def score(self):
-        return sum(t.score for t in self.tests)
+        return round(sum(t.score for t in self.tests), 2)
 
     @property
     def max_score(self):
-        return sum(t.max_score for t in self.tests)
+        return round(sum(t.max_score for t in self.tests), 2)
 
 
 def write_all(out_dir, name, parts, seconds, grader_error=""):
@@ -56,7 +56,7 @@ def write_all(out_dir, name, parts, seconds, grader_error=""):
 
 
 def summary_line(parts):
-    return ", ".join(f"{p.part} {p.score}/{p.max_score}" for p in parts)
+    return ", ".join(f"{p.part} {p.score:g}/{p.max_score:g}" for p in parts)
 
 
 def write_results_json(path, parts, seconds, grader_error):
@@ -78,7 +78,7 @@ def write_results_json(path, parts, seconds, grader_error):
     if grader_error:
         output = f"The grader failed: {grader_error}\n{output}"
     data = {
-        "score": sum(p.score for p in parts),
+        "score": round(sum(p.score for p in parts), 2),
         "execution_time": round(seconds),
         "output": output,
         "output_format": "text",
@@ -118,18 +118,18 @@ def _indent(text, prefix="        "):
 
 
 def text_report(name, parts, seconds, grader_error):
-    total = sum(p.score for p in parts)
-    most = sum(p.max_score for p in parts)
-    lines = [f"kmod-course grading report for {name}: {total}/{most} points "
+    total = round(sum(p.score for p in parts), 2)
+    most = round(sum(p.max_score for p in parts), 2)
+    lines = [f"kmod-course grading report for {name}: {total:g}/{most:g} points "
              f"({seconds:.0f} s)", ""]
     if grader_error:
         lines += [f"THE GRADER FAILED: {grader_error}", ""]
     for part in parts:
-        lines.append(f"{part.part}: {part.score}/{part.max_score}")
+        lines.append(f"{part.part}: {part.score:g}/{part.max_score:g}")
         lines += [f"  note: {n}" for n in part.notes]
         for t in part.tests:
             verdict = "PASS" if t.passed else t.status.upper()
-            lines.append(f"  {verdict:<8} {t.score:>3}/{t.max_score:<3} {t.number:<5} {t.title}"
+            lines.append(f"  {verdict:<8} {t.score:>4g}/{t.max_score:<4g} {t.number:<5} {t.title}"
                          + ("  (hidden)" if t.visibility == "hidden" else ""))
             if not t.passed and t.output.strip():
                 lines.append(_indent(t.output).rstrip("\n"))

@@ -12,9 +12,16 @@ Optional keys on that line:
     after-crash=fail    the test also fails when the kernel crashed earlier
                         in the part (for the "kernel stayed clean" test, which
                         a fresh VM would otherwise pass)
+
+When course.conf sets PARTn_POINTS for the part (from the file name
+partn_*.bats), every test's points are scaled so that the part is worth
+that many; grader and handouts both read points through here.
 """
+import os
 import re
 from dataclasses import dataclass
+
+import course
 
 GRADE_LINE = re.compile(r"^#\s*grade:\s*(.*)$")
 TEST_LINE = re.compile(r'^@test\s+"([^"]+)"\s*\{')
@@ -71,7 +78,28 @@ def parse(path):
         raise RubricError(f"{path}: duplicate test titles: {sorted(dupes)}")
     if not tests:
         raise RubricError(f"{path}: no tests")
+    _scale_to_course(tests, path)
     return tests
+
+
+def _scale_to_course(tests, path):
+    match = re.match(r"^part(\d+)_", os.path.basename(path))
+    if not match:
+        return
+    key = f"PART{match.group(1)}_POINTS"
+    wanted = course.load().get(key)
+    if not wanted:
+        return
+    try:
+        total = float(wanted)
+    except ValueError:
+        raise RubricError(f"course.conf: {key}={wanted} is not a number") from None
+    have = sum(t.points for t in tests)
+    if total <= 0 or have == 0:
+        raise RubricError(f"course.conf: {key} must be positive and the suite must have points")
+    for t in tests:
+        points = round(t.points * total / have, 2)
+        t.points = int(points) if points == int(points) else points
 
 
 def _make_spec(title, fields, where, number):

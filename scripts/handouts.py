@@ -122,14 +122,14 @@ def rubric_table(part_name, specs, number=None):
             "|:----|:" + "-" * 43 + "|-------:|:" + "-" * 13 + "|"]
     for index, spec in enumerate(specs, 1):
         rows.append(f"| {number}.{index} | {escape_markdown(spec.title)} | "
-                    f"{spec.points} | {spec.visibility} |")
-    total = sum(s.points for s in specs)
+                    f"{spec.points:g} | {spec.visibility} |")
+    total = round(sum(s.points for s in specs), 2)
     split = []
     for visibility in rubric.VISIBILITIES:
-        points = sum(s.points for s in specs if s.visibility == visibility)
+        points = round(sum(s.points for s in specs if s.visibility == visibility), 2)
         if points:
-            split.append(f"{points} {visibility}")
-    rows.append(f"| | **Total** | **{total}** | {', '.join(split)} |")
+            split.append(f"{points:g} {visibility}")
+    rows.append(f"| | **Total** | **{total:g}** | {', '.join(split)} |")
     return "\n".join(rows) + "\n"
 
 
