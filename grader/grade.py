@@ -103,6 +103,12 @@ def console_excerpt(console, lines=30):
     return "\n".join(rows[-lines:])
 
 
+def new_test_result(part, spec, **fields):
+    """A test's result, numbered as in its suite (PART.INDEX, like the handouts)."""
+    return report.TestResult(part.name, f"{part.number}.{spec.index}", spec.title,
+                             spec.points, spec.visibility, **fields)
+
+
 class PartGrader:
     """Grades one part of one submission: build, then VM rounds."""
 
@@ -115,13 +121,9 @@ class PartGrader:
         self.rel_logs = rel_logs
         self.result = report.PartResult(part.name)
 
-    def new_test_result(self, index, spec):
-        return report.TestResult(self.part.name, f"{self.part.number}.{index + 1}",
-                                 spec.title, spec.points, spec.visibility)
-
     def run(self):
         part = self.part
-        results = [self.new_test_result(i, s) for i, s in enumerate(part.tests)]
+        results = [new_test_result(part, s) for s in part.tests]
         self.result.tests = results
         if self.part_src is None:
             for r in results:
@@ -319,9 +321,8 @@ def grade_submission(path, name, out_root, parts, assets):
         for part in parts:
             if root is None:
                 pr = report.PartResult(part.name, notes=[note])
-                pr.tests = [report.TestResult(part.name, f"{part.number}.{i + 1}", s.title,
-                                              s.points, s.visibility, status="not run",
-                                              output=note) for i, s in enumerate(part.tests)]
+                pr.tests = [new_test_result(part, s, status="not run", output=note)
+                            for s in part.tests]
                 results.append(pr)
                 continue
             src = os.path.join(root, part.name)
@@ -400,7 +401,11 @@ def main(argv):
     if args.public:
         for part in parts:
             part.tests = [t for t in part.tests if t.visibility == "public"]
-    assets = read_assets()
+    try:
+        assets = read_assets()
+    except GraderError as e:
+        print(f"grader: {e}", file=sys.stderr)
+        return 2
     out_root = os.path.abspath(args.out)
     os.makedirs(out_root, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kmod-own-") as own:
@@ -408,7 +413,7 @@ def main(argv):
         for kind in ("reference", "skeleton"):
             if getattr(args, kind):
                 jobs.append((assemble(kind, os.path.join(own, kind), parts), kind))
-        names = set()
+        names = {name for _, name in jobs}
         for path in args.submissions:
             name = args.name or submission.name_of(path)
             if name in names:

@@ -42,6 +42,7 @@ class TestSpec:
     timeout: int = DEFAULT_TIMEOUT
     fails_after_crash: bool = False
     line: int = 0
+    index: int = 0       # 1-based place in the suite: the test's number within its part
 
 
 def _parse_fields(text, where):
@@ -79,6 +80,8 @@ def parse(path):
     if not tests:
         raise RubricError(f"{path}: no tests")
     _scale_to_course(tests, path)
+    for index, test in enumerate(tests, 1):
+        test.index = index
     return tests
 
 
