@@ -29,14 +29,20 @@ GRADE_LINE = re.compile(r"^#\s*grade:.*\bvisibility=hidden\b")
 
 
 def public_suite(text):
-    """The bats file without its hidden tests (a hidden test runs from its
-    '# grade:' line to the '}' that closes it at the start of a line)."""
+    """The bats file with each hidden test cut down to its grade line and a
+    '# hidden @test "TITLE"' comment (a hidden test runs from its '# grade:'
+    line to the '}' that closes it at the start of a line): students see what
+    is tested and for how many points, numbered as in the handouts, not how."""
     out, skipping = [], False
     for line in text.splitlines(keepends=True):
         if GRADE_LINE.match(line):
             skipping = True
+            out.append(line)
+            continue
         if not skipping:
             out.append(line)
+        elif line.startswith("@test"):
+            out.append("# hidden " + line.split("{")[0].rstrip() + "\n")
         elif line.rstrip("\n") == "}":
             skipping = False
     return "".join(out)
