@@ -60,5 +60,5 @@ expect "$work/graded/grades.csv" "skeleton,15,15,graded" "the skeleton keeps its
 expect "$work/graded/skeleton/report.txt" "expected exactly $N" "the skeleton is told that $N were expected"
 
 checks=6
-echo "second-configuration self-test: $((checks - failures)) passed, $failures failed"
+echo "configuration: $((checks - failures)) passed, $failures failed"
 ((failures == 0))

@@ -199,7 +199,7 @@ def main(argv):
         print(f"WRONG  the host kernel loaded modules while grading: {sorted(loaded)}")
         failures += 1
     checks = len(rows) + 2
-    print(f"\ngrader self-test: {checks - failures} passed, {failures} failed")
+    print(f"\ngrader-selftest: {checks - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 

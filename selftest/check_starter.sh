@@ -43,5 +43,5 @@ python3 "$root/grader/grade.py" --jobs 2 --out "$work/graded" "$kit/submission.t
 expect "$work/graded/grades.csv" "submission,100,100,200,graded" "the grader gives make submit's tarball of the reference full marks"
 
 checks=6
-echo "starter-kit self-test: $((checks - failures)) passed, $failures failed"
+echo "starter-kit: $((checks - failures)) passed, $failures failed"
 ((failures == 0))
