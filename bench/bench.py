@@ -20,7 +20,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 
-import build as buildbox  # noqa: E402
 import grade  # noqa: E402
 import tap  # noqa: E402
 import vm  # noqa: E402
@@ -54,20 +53,13 @@ def bench_boots(assets, count, tmp):
 
 def bench_builds(assets, count, tmp):
     times = []
-    part = os.path.join(ROOT, "part2_timer")
+    part = grade.discover_parts([2])[0]
     for i in range(count):
-        build = os.path.join(tmp, f"build{i}")
-        os.makedirs(build)
-        os.makedirs(os.path.join(tmp, f"out{i}"))
-        for src in (part, os.path.join(part, "solution")):
-            for name in os.listdir(src):
-                if os.path.isfile(os.path.join(src, name)):
-                    shutil.copy(os.path.join(src, name), build)
+        reference = grade.assemble("reference", os.path.join(tmp, f"ref{i}"), [part])
         start = time.monotonic()
-        conf = grade.discover_parts([2])[0].conf
-        status, _ = buildbox.run(build, os.path.join(tmp, f"out{i}"), os.path.join(tmp, f"out{i}"),
-                                 grade.build_commands(conf, assets["KDIR"], os.path.join(tmp, f"out{i}")),
-                                 conf["outputs"], 120)
+        status, _ = grade.build_part(part, os.path.join(reference, part.name),
+                                     os.path.join(tmp, f"src{i}"), os.path.join(tmp, f"out{i}"),
+                                     assets["KDIR"])
         if status == 0:
             times.append(time.monotonic() - start)
     return times

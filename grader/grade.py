@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -103,6 +104,18 @@ def console_excerpt(console, lines=30):
     return "\n".join(rows[-lines:])
 
 
+def build_part(part, part_src, src, out, kdir):
+    """Copy a part's sources from part_src to src (with the grader's own
+    files, which win over a student file of the same name) and build them in
+    the sandbox; the expected outputs land in out. Returns (status, log)."""
+    submission.copy_part_sources(part_src, src)
+    for rel in part.conf.get("grader_files", []):
+        shutil.copy(os.path.join(part.path, rel), src)
+    os.makedirs(out, exist_ok=True)
+    return buildbox.run(src, out, out, build_commands(part.conf, kdir, out),
+                        part.conf["outputs"], part.build_timeout)
+
+
 def new_test_result(part, spec, **fields):
     """A test's result, numbered as in its suite (PART.INDEX, like the handouts)."""
     return report.TestResult(part.name, f"{part.number}.{spec.index}", spec.title,
@@ -150,17 +163,9 @@ class PartGrader:
         the log land in the job's build folder. The VM sees both folders
         (/job/src: what was submitted, /job/build: what was built)."""
         build = os.path.join(self.job, "build")
-        src = os.path.join(self.job, "src")
-        submission.copy_part_sources(self.part_src, src)
-        # Files of the grader's own that the build needs (they win over a
-        # student file of the same name).
-        for rel in self.part.conf.get("grader_files", []):
-            shutil.copy(os.path.join(self.part.path, rel), src)
-        os.makedirs(build)
         started = time.monotonic()
-        status, text = buildbox.run(src, build, build,
-                                    build_commands(self.part.conf, self.assets["KDIR"], build),
-                                    self.part.conf["outputs"], self.part.build_timeout)
+        status, text = build_part(self.part, self.part_src, os.path.join(self.job, "src"),
+                                  build, self.assets["KDIR"])
         log_path = os.path.join(self.logs, "build.log")
         with open(log_path, "w") as f:
             f.write(text)
@@ -183,7 +188,7 @@ class PartGrader:
                  f"KMOD_PART={self.part.name}", "KMOD_BUILD=/job/build", "KMOD_SRC=/job/src"]
         if len(remaining) != self.part.suite_size:
             flt = rubric.bats_filter([self.part.tests[i].title for i in remaining])
-            lines.append("KMOD_FILTER=" + shlex_quote(flt))
+            lines.append("KMOD_FILTER=" + shlex.quote(flt))
         with open(os.path.join(self.job, "job.env"), "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -282,10 +287,6 @@ class PartGrader:
 
 def raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
-
-
-def shlex_quote(text):
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def reserve_out_dir(out_root, name):

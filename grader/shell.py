@@ -17,23 +17,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import build as buildbox  # noqa: E402
 import grade  # noqa: E402
-import submission  # noqa: E402
 import vm  # noqa: E402
 
 
 def build_parts(parts, assets, job):
     """Build every part into job/build/PART; say how each went."""
     for part in parts:
-        src = os.path.join(job, "src", part.name)
         out = os.path.join(job, "build", part.name)
-        submission.copy_part_sources(part.path, src)
-        for rel in part.conf.get("grader_files", []):
-            shutil.copy(os.path.join(part.path, rel), src)
-        os.makedirs(out)
-        status, log = buildbox.run(src, out, out, grade.build_commands(part.conf, assets["KDIR"], out),
-                                   part.conf["outputs"], part.build_timeout)
+        status, log = grade.build_part(part, part.path, os.path.join(job, "src", part.name),
+                                       out, assets["KDIR"])
         made = [f for f in part.conf["outputs"] if os.path.exists(os.path.join(out, f))]
         if status == 0:
             print(f"shell: built {part.name}: {' '.join(made)}", file=sys.stderr)

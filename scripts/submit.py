@@ -13,7 +13,6 @@ usage: submit.py [--out FILE] [--no-build]
 import argparse
 import hashlib
 import io
-import shutil
 import json
 import os
 import subprocess
@@ -25,9 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 
-import build as buildbox  # noqa: E402
 import grade  # noqa: E402
-import submission  # noqa: E402
 
 MAX_FILE = 1024 * 1024          # bytes: a source file or trace is far smaller
 MAX_TOTAL = 5 * 1024 * 1024
@@ -64,13 +61,9 @@ def part_files(part, problems, notes):
 def builds(part, assets):
     with tempfile.TemporaryDirectory(prefix="kmod-submit-") as work:
         os.chmod(work, 0o711)
-        src, out = os.path.join(work, "src"), os.path.join(work, "out")
-        submission.copy_part_sources(os.path.join(ROOT, part.name), src)
-        for rel in part.conf.get("grader_files", []):
-            shutil.copy(os.path.join(part.path, rel), src)
-        os.makedirs(out)
-        status, log = buildbox.run(src, out, out, grade.build_commands(part.conf, assets["KDIR"], out),
-                                   part.conf["outputs"], part.build_timeout)
+        out = os.path.join(work, "out")
+        status, log = grade.build_part(part, part.path, os.path.join(work, "src"), out,
+                                       assets["KDIR"])
         missing = [f for f in part.conf["outputs"] if not os.path.exists(os.path.join(out, f))]
         errors = [line for line in log.splitlines() if "error" in line.lower()][:5]
         return status == 0 and not missing, errors

@@ -29,6 +29,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import hostile_archives  # noqa: E402
 ROOT = os.path.dirname(HERE)
 GRADE = os.path.join(ROOT, "grader", "grade.py")
 
@@ -164,7 +165,6 @@ def main(argv):
                 subs.append(os.path.join(tmp, name))
             if part == HOSTILE_PART and not only:
                 # Archives that must be refused: graded with this part only.
-                import hostile_archives
                 for name, (path, breaks, message) in hostile_archives.make_all(tmp).items():
                     cases[name] = (breaks, {"*"}, [("*", message)])
                     subs.append(path)
@@ -181,7 +181,6 @@ def main(argv):
                                     expect_fail, messages)
             failures += bool(problems)
             rows.append((part, name, score, "ok" if not problems else "WRONG", breaks, problems))
-    import hostile_archives
     for path in hostile_archives.escaped():
         print(f"WRONG  a hostile archive wrote outside its folder: {path}")
         failures += 1
