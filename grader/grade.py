@@ -111,6 +111,10 @@ def build_part(part, part_src, src, out, kdir):
     submission.copy_part_sources(part_src, src)
     for rel in part.conf.get("grader_files", []):
         shutil.copy(os.path.join(part.path, rel), src)
+    # The course's values, for a Makefile that reads them (part 3's does:
+    # -include $(src)/course.conf).
+    if os.path.isfile(course.path()):
+        shutil.copy(course.path(), os.path.join(src, "course.conf"))
     os.makedirs(out, exist_ok=True)
     return buildbox.run(src, out, out, build_commands(part.conf, kdir, out),
                         part.conf["outputs"], part.build_timeout)

@@ -1,0 +1,935 @@
+#!/usr/bin/env python3
+"""Checks of the elevator module (part 3) that drive /dev/elevator and watch
+/proc/elevator; run inside the grading VM by part3_chardev.bats, as root,
+while the module is loaded (the bats test loads it with the timings the
+check needs).
+
+usage: elevator_check.py COMMAND [ARGS]
+  initial               /proc/elevator is exactly the empty, offline building
+  offline SEED COUNT    requests made while OFFLINE are listed exactly
+  errnos                START, STOP and REQUEST return 0 or EALREADY/EINVAL
+  errnos-more           rejected requests change nothing; ENOTTY; EFAULT
+  journey               one passenger from floor 1 to 3 (fast timings)
+  workload TRACE        heavy seeded workload: record /proc samples in TRACE
+  limits|consistent|boarding|moves|delivered TRACE
+                        check one property of a recorded workload
+  stop                  STOP semantics, then START serves the rest
+  realtime              the trip 1 -> 3 at the default timings
+  concurrent            producers and readers at once
+  fresh                 the building is as after insmod (tolerant parse)
+  midtrip               START a loaded building; return once it moves
+
+Each check prints what it saw and, on failure, what was expected and why,
+then exits 1. The building's numbers come from /job/course.conf.
+Timing tolerances: docs/measurements.md (part 3).
+"""
+import errno
+import fcntl
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+PROC = "/proc/elevator"
+DEV = "/dev/elevator"
+BUILD = os.environ.get("KMOD_BUILD", "/job/build")
+PRODUCER = os.path.join(BUILD, "producer")
+STATES = ("OFFLINE", "IDLE", "LOADING", "UP", "DOWN")
+LETTERS = "PLBV"
+
+# A sleep of N ms in the kernel may end up to one jiffy (4 ms at HZ=250)
+# early when it starts between two ticks; allow two.
+JIFFY_SLACK = 0.010
+# Sampling period of /proc/elevator while watching the elevator.
+SAMPLE_S = 0.025
+# No change at all in /proc/elevator for this long, with work left: stuck.
+STUCK_S = 8.0
+# Real-time check: how late an event may be seen (emulated VM, a sampling
+# period, scheduling; measured in docs/measurements.md).
+REALTIME_LATE_S = 0.6
+
+# Timings the bats suite loads the module with for each check.
+FAST = {"floor_ms": 100, "load_ms": 50}
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def read_conf(path="/job/course.conf"):
+    conf = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                line = line.split("#", 1)[0].strip()
+                if "=" in line:
+                    key, value = line.split("=", 1)
+                    conf[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return conf
+
+
+CONF = read_conf()
+FLOORS = int(CONF.get("PART3_FLOORS", 5))
+MAX_PASSENGERS = int(CONF.get("PART3_MAX_PASSENGERS", 5))
+MAX_WEIGHT = int(CONF.get("PART3_MAX_WEIGHT", 750))
+DEFAULT_FLOOR_MS = int(CONF.get("PART3_FLOOR_MS", 2000))
+DEFAULT_LOAD_MS = int(CONF.get("PART3_LOAD_MS", 1000))
+WEIGHTS = [int(w) for w in CONF.get("PART3_WEIGHTS", "100,150,200,50").split(",")]
+WEIGHT = dict(zip(LETTERS, WEIGHTS))
+
+
+# --------------------------------------------------------------------------
+# The ioctls, numbered as <asm-generic/ioctl.h> does.
+
+def _ioc(direction, nr, size):
+    return (direction << 30) | (size << 16) | (ord("E") << 8) | nr
+
+
+IOC_START = _ioc(0, 1, 0)
+IOC_REQUEST = _ioc(1, 2, 12)     # _IOW: struct of three __s32
+IOC_STOP = _ioc(0, 3, 0)
+
+
+class Device:
+    """An open /dev/elevator; each call returns 0 or the errno."""
+
+    def __init__(self):
+        try:
+            self.fd = os.open(DEV, os.O_RDWR)
+        except OSError as e:
+            raise CheckFailed(f"cannot open {DEV}: {e.strerror}") from None
+
+    def close(self):
+        os.close(self.fd)
+
+    def call(self, cmd, arg=0):
+        try:
+            fcntl.ioctl(self.fd, cmd, arg)
+            return 0
+        except OSError as e:
+            return e.errno
+
+    def start(self):
+        return self.call(IOC_START)
+
+    def stop(self):
+        return self.call(IOC_STOP)
+
+    def request(self, start, dest, kind):
+        return self.call(IOC_REQUEST, struct.pack("iii", start, dest, kind))
+
+
+def errname(code):
+    return "0 (success)" if code == 0 else f"{errno.errorcode.get(code, code)}"
+
+
+def expect_call(what, got, want):
+    if got != want:
+        raise CheckFailed(f"{what} returned {errname(got)}; expected {errname(want)}")
+    print(f"{what}: {errname(got)} as expected")
+
+
+# --------------------------------------------------------------------------
+# /proc/elevator
+
+def read_proc():
+    """One read of /proc/elevator, to end of file, with the monotonic times
+    before and after it: the module's snapshot lies between them."""
+    before = time.monotonic()
+    try:
+        fd = os.open(PROC, os.O_RDONLY)
+    except OSError as e:
+        raise CheckFailed(f"cannot open {PROC}: {e.strerror}") from None
+    chunks, size = [], 0
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > 1 << 20:
+                raise CheckFailed(f"{PROC} never reaches end of file (over 1 MB in one read)")
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("ascii", errors="replace"), before, time.monotonic()
+
+
+class Snapshot:
+    """A parsed /proc/elevator. waiting[f] and riders are lists of
+    passengers, each a string like "L4"."""
+
+    def __init__(self, state, floor, load, riders, waiting, counts, nr_riders,
+                 nr_waiting, serviced, text):
+        self.state, self.floor, self.load = state, floor, load
+        self.riders, self.waiting, self.counts = riders, waiting, counts
+        self.nr_riders, self.nr_waiting, self.serviced = nr_riders, nr_waiting, serviced
+        self.text = text
+        self.t0 = self.t1 = 0.0
+
+    def total(self):
+        return self.nr_riders + self.nr_waiting + self.serviced
+
+    def summary(self):
+        waiting = "; ".join(f"{f}: {' '.join(self.waiting[f])}"
+                            for f in range(FLOORS, 0, -1) if self.waiting[f])
+        return (f"{self.state} at floor {self.floor}, {self.load} lbs, on board "
+                f"[{' '.join(self.riders)}], waiting [{waiting}], serviced {self.serviced}")
+
+
+PASSENGER = re.compile(r"^[PLBV]\d+$")
+
+
+def _number(value, what, text):
+    if not re.fullmatch(r"\d+", value):
+        raise CheckFailed(f"{what} is {value!r}, not a number, in:\n{text}")
+    return int(value)
+
+
+def parse(text):
+    """Parse /proc/elevator leniently: spacing and the order of the floor
+    lines may differ (the exact layout has tests of its own), the content
+    may not. Raises CheckFailed with the reason."""
+    fields, floors = {}, {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        m = re.match(r"^\[(.)\]\s*Floor\s+(\d+)\s*:\s*(\d+)((?:\s+\S+)*)$", line)
+        if m:
+            mark, floor, count, rest = m.groups()
+            floors[int(floor)] = (mark == "*", int(count), rest.split())
+            continue
+        m = re.match(r"^([A-Za-z ]+?)\s*:\s*(.*)$", line)
+        if not m:
+            raise CheckFailed(f"cannot read the line {raw!r} of {PROC}:\n{text}")
+        fields[m.group(1).lower()] = m.group(2).strip()
+    needed = ["elevator state", "current floor", "current load", "elevator status",
+              "number of passengers", "number of passengers waiting",
+              "number of passengers serviced"]
+    missing = [n for n in needed if n not in fields]
+    if missing:
+        raise CheckFailed(f"{PROC} has no line for: {', '.join(missing)}. It showed:\n{text}")
+    state = fields["elevator state"]
+    if state not in STATES:
+        raise CheckFailed(f"unknown elevator state {state!r} (expected one of "
+                          f"{', '.join(STATES)}) in:\n{text}")
+    load = fields["current load"]
+    if load.endswith("lbs"):
+        load = load[:-3].strip()
+    riders = fields["elevator status"].split()
+    if sorted(floors) != list(range(1, FLOORS + 1)):
+        raise CheckFailed(f"{PROC} lists the floors {sorted(floors)}; expected "
+                          f"one line for each of 1..{FLOORS}:\n{text}")
+    for p in riders + [p for f in floors.values() for p in f[2]]:
+        if not PASSENGER.match(p) or not 1 <= int(p[1:]) <= FLOORS:
+            raise CheckFailed(f"{p!r} is not a passenger (type letter {LETTERS} and a "
+                              f"floor 1..{FLOORS}) in:\n{text}")
+    snap = Snapshot(
+        state=state,
+        floor=_number(fields["current floor"], "the current floor", text),
+        load=_number(load, "the current load", text),
+        riders=riders,
+        waiting={f: floors[f][2] for f in floors},
+        counts={f: floors[f][1] for f in floors},
+        nr_riders=_number(fields["number of passengers"], "the number of passengers", text),
+        nr_waiting=_number(fields["number of passengers waiting"],
+                           "the number of passengers waiting", text),
+        serviced=_number(fields["number of passengers serviced"],
+                         "the number of passengers serviced", text),
+        text=text)
+    marked = [f for f in floors if floors[f][0]]
+    if marked != [snap.floor]:
+        raise CheckFailed(f"the current floor is {snap.floor} but the floors marked [*] are "
+                          f"{marked or 'none'}:\n{text}")
+    return snap
+
+
+def snapshot():
+    text, before, after = read_proc()
+    snap = parse(text)
+    snap.t0, snap.t1 = before, after
+    return snap
+
+
+def render(state="OFFLINE", floor=1, riders=(), waiting=None, serviced=0):
+    """The exact text of /proc/elevator (the handout's layout)."""
+    waiting = waiting or {}
+    load = sum(WEIGHT[p[0]] for p in riders)
+    lines = [f"Elevator state: {state}", f"Current floor: {floor}",
+             f"Current load: {load} lbs",
+             "Elevator status:" + "".join(" " + p for p in riders), ""]
+    for f in range(FLOORS, 0, -1):
+        people = waiting.get(f, [])
+        mark = "*" if f == floor else " "
+        lines.append(f"[{mark}] Floor {f}: {len(people)}" + "".join(" " + p for p in people))
+    nr_waiting = sum(len(v) for v in waiting.values())
+    lines += ["", f"Number of passengers: {len(riders)}",
+              f"Number of passengers waiting: {nr_waiting}",
+              f"Number of passengers serviced: {serviced}"]
+    return "\n".join(lines) + "\n"
+
+
+def compare_exact(got, want, when):
+    if got == want:
+        print(f"{PROC} {when} is exactly as expected:\n{got}")
+        return
+    got_lines, want_lines = got.split("\n"), want.split("\n")
+    for i in range(max(len(got_lines), len(want_lines))):
+        g = got_lines[i] if i < len(got_lines) else "(nothing)"
+        w = want_lines[i] if i < len(want_lines) else "(nothing)"
+        if g != w:
+            break
+    hint = ""
+    if not got.endswith("\n"):
+        hint = " (the text must end with a newline)"
+    raise CheckFailed(f"{PROC} {when} differs from the handout's layout at line {i + 1}{hint}:\n"
+                      f"  expected: {w!r}\n  got:      {g!r}\n"
+                      f"Expected text:\n{want}\nYour module printed:\n{got}")
+
+
+def check_snapshot(s):
+    """The rules every snapshot obeys; returns the first broken one or None.
+    Limits are checked separately (check_limits)."""
+    load = sum(WEIGHT[p[0]] for p in s.riders)
+    if s.load != load:
+        return f"the load is {s.load} lbs but the passengers on board ({' '.join(s.riders)}) weigh {load} lbs"
+    if s.nr_riders != len(s.riders):
+        return f"'Number of passengers' is {s.nr_riders} but {len(s.riders)} are listed on board"
+    for f in range(1, FLOORS + 1):
+        if s.counts[f] != len(s.waiting[f]):
+            return f"floor {f} says {s.counts[f]} waiting but lists {len(s.waiting[f])}"
+        for p in s.waiting[f]:
+            if int(p[1:]) == f:
+                return f"{p} waits on floor {f}, their own destination"
+    listed = sum(len(v) for v in s.waiting.values())
+    if s.nr_waiting != listed:
+        return f"'Number of passengers waiting' is {s.nr_waiting} but {listed} are listed on the floors"
+    if not 1 <= s.floor <= FLOORS:
+        return f"the current floor is {s.floor}, outside 1..{FLOORS}"
+    if s.state in ("OFFLINE", "IDLE") and s.riders:
+        return f"the state is {s.state} with passengers on board"
+    return None
+
+
+def check_limits(s):
+    if len(s.riders) > MAX_PASSENGERS or s.nr_riders > MAX_PASSENGERS:
+        return f"{max(len(s.riders), s.nr_riders)} passengers on board; at most {MAX_PASSENGERS} may be"
+    load = sum(WEIGHT[p[0]] for p in s.riders)
+    if max(load, s.load) > MAX_WEIGHT:
+        return f"{max(load, s.load)} lbs on board; at most {MAX_WEIGHT} lbs may be"
+    return None
+
+
+# --------------------------------------------------------------------------
+# Requests and watching
+
+def produce(seed, count, delay_ms=0):
+    """Run the producer tool; returns its requests as (start, dest, type)."""
+    cmd = [PRODUCER, "-n", str(count), "-s", str(seed), "-d", str(delay_ms)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = proc.stdout.decode(errors="replace")
+    if proc.returncode != 0:
+        raise CheckFailed(f"{' '.join(cmd[1:])}: the producer failed (exit {proc.returncode}):\n"
+                          + "\n".join(out.splitlines()[-5:]))
+    requests = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "request":
+            requests.append(tuple(int(x) for x in parts[1:]))
+    if len(requests) != count:
+        raise CheckFailed(f"the producer printed {len(requests)} requests, expected {count}")
+    return requests
+
+
+def as_waiting(requests):
+    waiting = {}
+    for start, dest, kind in requests:
+        waiting.setdefault(start, []).append(f"{LETTERS[kind]}{dest}")
+    return waiting
+
+
+def watch(until, limit_s, what, every=SAMPLE_S, on_sample=None):
+    """Sample /proc/elevator until until(snap) is true; returns the samples.
+    Fails if that takes more than limit_s, or if nothing at all changes
+    for STUCK_S while waiting."""
+    samples = []
+    started = time.monotonic()
+    last_change = started
+    while True:
+        s = snapshot()
+        if samples and s.text != samples[-1].text:
+            last_change = s.t1
+        samples.append(s)
+        if on_sample:
+            on_sample(s)
+        if until(s):
+            return samples
+        now = time.monotonic()
+        if now - started > limit_s:
+            raise Timeout(f"{what}: not reached after {limit_s:.0f} s. Now: {s.summary()}", samples)
+        if now - last_change > STUCK_S:
+            raise Timeout(f"{what}: nothing in {PROC} changed for {STUCK_S:.0f} s. "
+                          f"Stuck at: {s.summary()}", samples)
+        time.sleep(every)
+
+
+class Timeout(CheckFailed):
+    def __init__(self, message, samples):
+        super().__init__(message)
+        self.samples = samples
+
+
+def idle_and_empty(s):
+    return s.state == "IDLE" and s.nr_riders == 0 and s.nr_waiting == 0 and not s.riders
+
+
+# --------------------------------------------------------------------------
+# Checks on a fresh module
+
+def check_initial():
+    text, _, _ = read_proc()
+    compare_exact(text, render(), "right after insmod")
+
+
+def check_offline(seed, count):
+    dev = Device()
+    requests = produce(seed, count)
+    dev.close()
+    text, _, _ = read_proc()
+    compare_exact(text, render(waiting=as_waiting(requests)),
+                  f"after {count} requests (producer -s {seed}) while OFFLINE")
+
+
+def check_errnos():
+    dev = Device()
+    expect_call("REQUEST 1 -> 2 type 0 while OFFLINE", dev.request(1, 2, 0), 0)
+    for start, dest, kind, why in [(0, 2, 0, "start floor 0"),
+                                   (FLOORS + 1, 1, 0, f"start floor {FLOORS + 1}"),
+                                   (1, 0, 0, "destination floor 0"),
+                                   (1, FLOORS + 1, 1, f"destination floor {FLOORS + 1}"),
+                                   (2, 2, 2, "start == destination"),
+                                   (1, 2, 4, "type 4"), (1, 2, -1, "type -1")]:
+        expect_call(f"REQUEST {start} -> {dest} type {kind} ({why})",
+                    dev.request(start, dest, kind), errno.EINVAL)
+    expect_call("STOP while OFFLINE", dev.stop(), errno.EALREADY)
+    expect_call("START", dev.start(), 0)
+    expect_call("START again while running", dev.start(), errno.EALREADY)
+    watch(idle_and_empty, 20, "the passenger 1 -> 2 delivered and the elevator IDLE")
+    expect_call("STOP while IDLE", dev.stop(), 0)
+    watch(lambda s: s.state == "OFFLINE", 2, "OFFLINE after STOP of an IDLE elevator")
+    expect_call("STOP again once OFFLINE", dev.stop(), errno.EALREADY)
+    expect_call("START again once OFFLINE", dev.start(), 0)
+    dev.close()
+
+
+def check_errnos_more():
+    dev = Device()
+    for req in [(1, 3, 0), (4, 2, 3), (4, 1, 2)]:
+        expect_call(f"REQUEST {req[0]} -> {req[1]} type {req[2]}", dev.request(*req), 0)
+    before = snapshot()
+    for start, dest, kind in [(0, 3, 1), (-5, 3, 1), (1, -1, 0), (FLOORS + 1, 2, 3),
+                              (3, FLOORS + 7, 2), (4, 4, 1), (2, 3, 4), (2, 3, 99),
+                              (2, 3, -2147483648)]:
+        expect_call(f"REQUEST {start} -> {dest} type {kind}", dev.request(start, dest, kind),
+                    errno.EINVAL)
+    after = snapshot()
+    if after.text != before.text:
+        raise CheckFailed("rejected requests changed /proc/elevator: nothing may change when "
+                          f"a request is refused.\nBefore:\n{before.text}\nAfter:\n{after.text}")
+    print(f"{PROC} unchanged by the rejected requests")
+    for cmd, what in [(_ioc(0, 9, 0), "command _IO('E', 9)"),
+                      (_ioc(0, 2, 0), "command _IO('E', 2) (REQUEST's number, no argument)"),
+                      ((ord("X") << 8) | 1, "command _IO('X', 1)")]:
+        expect_call(what, dev.call(cmd), errno.ENOTTY)
+    expect_call("REQUEST with the bad pointer 0x10", dev.call(IOC_REQUEST, 0x10), errno.EFAULT)
+    after = snapshot()
+    if after.text != before.text:
+        raise CheckFailed(f"failed ioctls changed /proc/elevator.\nBefore:\n{before.text}\n"
+                          f"After:\n{after.text}")
+    dev.close()
+
+
+def check_fresh():
+    s = snapshot()
+    problem = None
+    if s.state != "OFFLINE" or s.floor != 1:
+        problem = f"the state is {s.state} at floor {s.floor}"
+    elif s.total() or s.riders or any(s.waiting.values()) or s.load:
+        problem = "there are passengers or counts left from before"
+    if problem:
+        raise CheckFailed(f"after insmod the elevator must be OFFLINE at floor 1, empty, nobody "
+                          f"waiting, 0 serviced; {problem}:\n{s.text}")
+    print(f"fresh: {s.summary()}")
+
+
+def check_journey():
+    """The handout's example: a started, idle elevator at floor 1 and one
+    request 1 -> 3 (type L)."""
+    dev = Device()
+    expect_call("START", dev.start(), 0)
+    watch(lambda s: s.state == "IDLE", 5, "IDLE after START")
+    expect_call("REQUEST 1 -> 3 type 1 (L)", dev.request(1, 3, 1), 0)
+    samples = watch(lambda s: s.serviced >= 1 and s.state == "IDLE", 20,
+                    "the passenger delivered and the elevator IDLE again")
+    dev.close()
+    # The sequence of distinct (state, floor, on board, serviced) seen.
+    seen = []
+    for s in samples:
+        key = (s.state, s.floor, " ".join(s.riders), s.serviced)
+        if not seen or seen[-1] != key:
+            seen.append(key)
+    shown = "\n".join(f"  {st:8} floor {fl}  on board [{r}]  serviced {sv}"
+                      for st, fl, r, sv in seen)
+    print(f"seen (sampling every {SAMPLE_S * 1000:.0f} ms):\n{shown}")
+    wanted = [("LOADING", 1, "L3", 0), ("UP", 1, "L3", 0), ("UP", 2, "L3", 0),
+              ("LOADING", 3, "", 1), ("IDLE", 3, "", 1)]
+    position = 0
+    for key in seen:
+        if position < len(wanted) and key == wanted[position]:
+            position += 1
+    if position < len(wanted):
+        st, fl, r, sv = wanted[position]
+        raise CheckFailed(
+            "expected, in this order: LOADING at floor 1 with L3 on board (it boards), UP from "
+            "floor 1, UP from floor 2, LOADING at floor 3 with nobody on board and 1 serviced "
+            "(it got out), IDLE at floor 3. Never seen: "
+            f"{st} at floor {fl} with [{r}] on board and {sv} serviced")
+    for st, fl, r, sv in seen:
+        if st == "DOWN" or (st == "LOADING" and fl == 2) or fl > 3:
+            raise CheckFailed(f"unexpected: {st} at floor {fl}; the elevator should go straight "
+                              "from floor 1 to 3 without stopping on floor 2")
+    final = samples[-1]
+    if final.floor != 3 or final.serviced != 1 or final.nr_waiting or final.riders:
+        raise CheckFailed(f"at the end: {final.summary()}; expected IDLE at floor 3, 1 serviced")
+    print("the journey is right")
+
+
+# --------------------------------------------------------------------------
+# The heavy workload: recorded once, checked by several tests
+
+WORKLOAD_SEED = 2024
+WORKLOAD_COUNT = 40
+
+
+def delivery_bound_s(count, floor_ms, load_ms):
+    """Generous bound on serving count passengers: one whole sweep up and
+    down, stopping at every floor, per passenger."""
+    sweep = 2 * (FLOORS - 1) * floor_ms + 2 * FLOORS * load_ms
+    return count * sweep / 1000.0 + 5.0
+
+
+def write_trace(path, status, samples, floor_ms):
+    with open(path + ".tmp", "w") as f:
+        f.write(f"status {status}\nfloor_ms {floor_ms}\n")
+        for s in samples:
+            f.write(f"=== {s.t0:.6f} {s.t1:.6f}\n{s.text}")
+            if not s.text.endswith("\n"):
+                f.write("\n")
+    os.rename(path + ".tmp", path)
+
+
+def read_trace(path):
+    with open(path) as f:
+        status = f.readline().split(" ", 1)[1].strip()
+        floor_ms = int(f.readline().split()[1])
+        samples, text, times = [], [], None
+        for line in f.read().splitlines(keepends=True):
+            if line.startswith("=== "):
+                if times:
+                    samples.append((times, "".join(text)))
+                times, text = [float(x) for x in line.split()[1:3]], []
+            else:
+                text.append(line)
+        if times:
+            samples.append((times, "".join(text)))
+    parsed = []
+    for (t0, t1), body in samples:
+        s = parse(body)
+        s.t0, s.t1 = t0, t1
+        parsed.append(s)
+    return status, floor_ms, parsed
+
+
+def run_workload(path):
+    floor_ms, load_ms = FAST["floor_ms"], FAST["load_ms"]
+    requests = produce(WORKLOAD_SEED, WORKLOAD_COUNT)
+    dev = Device()
+    first = snapshot()
+    status, samples = "delivered", [first]
+    expect_call("START", dev.start(), 0)
+    try:
+        samples += watch(lambda s: idle_and_empty(s) and s.serviced >= len(requests),
+                         delivery_bound_s(len(requests), floor_ms, load_ms),
+                         f"all {len(requests)} passengers delivered")
+    except Timeout as e:
+        status, samples = str(e).replace("\n", " "), samples + e.samples
+    except CheckFailed as e:
+        status = str(e).replace("\n", " ")
+    finally:
+        dev.close()
+    write_trace(path, status, samples, floor_ms)
+    print(f"workload: {len(requests)} requests (producer -s {WORKLOAD_SEED}), floor_ms={floor_ms} "
+          f"load_ms={load_ms}: {len(samples)} samples over {samples[-1].t1 - samples[0].t0:.1f} s; "
+          f"{status}")
+
+
+def _first_failure(samples, rule, what):
+    for i, s in enumerate(samples):
+        problem = rule(s)
+        if problem:
+            raise CheckFailed(f"{what}: {problem}, in sample {i + 1} of {len(samples)} "
+                              f"({s.t0 - samples[0].t0:.2f} s after START):\n{s.text}")
+
+
+def verify_limits(samples, floor_ms):
+    _first_failure(samples, check_limits, "over the limits")
+    most = max(samples, key=lambda s: (s.load, len(s.riders)))
+    print(f"{len(samples)} samples within the limits (heaviest: {most.load} lbs, "
+          f"{len(most.riders)} on board)")
+
+
+def verify_consistent(samples, floor_ms):
+    _first_failure(samples, check_snapshot, "an inconsistent snapshot")
+    total = WORKLOAD_COUNT
+
+    def conserved(s):
+        if s.total() != total:
+            return (f"on board {s.nr_riders} + waiting {s.nr_waiting} + serviced {s.serviced} = "
+                    f"{s.total()}, but {total} passengers were requested (one was lost or "
+                    "counted twice)")
+        return None
+    _first_failure(samples, conserved, "passengers not accounted for")
+    for a, b in zip(samples, samples[1:]):
+        if b.serviced < a.serviced:
+            raise CheckFailed(f"'Number of passengers serviced' went down from {a.serviced} "
+                              f"to {b.serviced}")
+    print(f"{len(samples)} samples consistent; every passenger accounted for in each")
+
+
+def reach(a, b, floor_ms):
+    """Floors the elevator may have been on between snapshots a and b."""
+    moves = int((b.t1 - a.t0 + JIFFY_SLACK) * 1000 // floor_ms) + 1
+    extra = max(0, (moves - abs(a.floor - b.floor)) // 2)
+    low = max(1, min(a.floor, b.floor) - extra)
+    high = min(FLOORS, max(a.floor, b.floor) + extra)
+    return low, high
+
+
+def _subsequence(short, long):
+    """Indexes in long of short as a subsequence, or None."""
+    found, i = [], 0
+    for p in short:
+        while i < len(long) and long[i] != p:
+            i += 1
+        if i == len(long):
+            return None
+        found.append(i)
+        i += 1
+    return found
+
+
+def _fits(p, riders):
+    load = sum(WEIGHT[q[0]] for q in riders)
+    return len(riders) < MAX_PASSENGERS and load + WEIGHT[p[0]] <= MAX_WEIGHT
+
+
+def verify_boarding(samples, floor_ms):
+    for n, (a, b) in enumerate(zip(samples, samples[1:]), start=2):
+        low, high = reach(a, b, floor_ms)
+        where = (f"between samples {n - 1} and {n} ({b.t1 - a.t0:.2f} s apart; the elevator "
+                 f"was on floors {low}..{high}).\nBefore: {a.summary()}\nAfter:  {b.summary()}")
+        boarded = []
+        for f in range(1, FLOORS + 1):
+            kept = _subsequence(b.waiting[f], a.waiting[f])
+            if kept is None:
+                raise CheckFailed(f"the line on floor {f} changed other than by people leaving "
+                                  f"it (no requests were made meanwhile) {where}")
+            gone = [p for i, p in enumerate(a.waiting[f]) if i not in kept]
+            if gone and not low <= f <= high:
+                raise CheckFailed(f"{' '.join(gone)} left the line on floor {f} while the "
+                                  f"elevator was elsewhere {where}")
+            boarded += gone
+            # Arrival order: whoever stayed ahead of someone who boarded
+            # must not have fitted (checked when all happened at floor f).
+            if gone and low == high == f:
+                last = max(i for i, p in enumerate(a.waiting[f]) if i not in kept)
+                for i in kept:
+                    p = a.waiting[f][i]
+                    if i < last and _fits(p, b.riders):
+                        raise CheckFailed(f"{p} was ahead in the line on floor {f} and fits, "
+                                          f"but someone behind boarded first {where}")
+        left, joined = _multiset_minus(a.riders, b.riders), _multiset_minus(b.riders, a.riders)
+        for p in left:
+            if not low <= int(p[1:]) <= high:
+                raise CheckFailed(f"{p} got off the elevator, but not on floor {p[1:]} {where}")
+        unexplained = _multiset_minus(joined, boarded)
+        if unexplained:
+            raise CheckFailed(f"{' '.join(unexplained)} appeared on board without having "
+                              f"waited on a floor the elevator was at {where}")
+        for p in _multiset_minus(boarded, joined):
+            # Boarded and got off again between the two samples.
+            if not low <= int(p[1:]) <= high:
+                raise CheckFailed(f"{p} left the line and is neither on board nor could "
+                                  f"have arrived {where}")
+    for n, s in enumerate(samples, start=1):
+        if s.state == "LOADING":
+            for p in s.waiting[s.floor]:
+                if _fits(p, s.riders):
+                    raise CheckFailed(
+                        f"during a stop (LOADING) at floor {s.floor}, {p} still waits there "
+                        f"although they fit: everyone waiting who fits boards at the stop, and "
+                        f"{PROC} shows them on board during it (sample {n}):\n{s.text}")
+    print(f"{len(samples)} samples: everyone boarded on their own floor in arrival order "
+          "(skipping only who did not fit) and got off on their destination")
+
+
+def _multiset_minus(items, other):
+    rest = list(other)
+    out = []
+    for p in items:
+        if p in rest:
+            rest.remove(p)
+        else:
+            out.append(p)
+    return out
+
+
+def verify_moves(samples, floor_ms):
+    # (index of the sample before, index of the sample after, floors moved)
+    changes = [(i - 1, i, abs(samples[i].floor - samples[i - 1].floor))
+               for i in range(1, len(samples)) if samples[i].floor != samples[i - 1].floor]
+    for x in range(len(changes)):
+        moved = 0
+        for y in range(x, len(changes)):
+            moved += changes[y][2]
+            first, last = samples[changes[x][0]], samples[changes[y][1]]
+            window = last.t1 - first.t0
+            needed = (moved - 1) * floor_ms / 1000.0 - JIFFY_SLACK * moved
+            if window < needed:
+                raise CheckFailed(
+                    f"the elevator moved {moved} floor(s) (from {first.floor} to {last.floor}) "
+                    f"within {window * 1000:.0f} ms; with floor_ms={floor_ms} that takes at "
+                    f"least {(moved - 1) * floor_ms} ms: move one floor at a time, each after "
+                    f"floor_ms of UP or DOWN.\nBefore:\n{first.text}\nAfter:\n{last.text}")
+    total = sum(c[2] for c in changes)
+    print(f"{total} floor changes in {len(samples)} samples, none faster than floor_ms={floor_ms}")
+    if not changes:
+        raise CheckFailed("the elevator never moved")
+
+
+def verify_delivered(status, samples, floor_ms):
+    last = samples[-1]
+    if status != "delivered":
+        raise CheckFailed(f"not everyone was delivered: {status}")
+    took = last.t1 - samples[0].t0
+    print(f"all {WORKLOAD_COUNT} passengers delivered in {took:.1f} s (bound "
+          f"{delivery_bound_s(WORKLOAD_COUNT, floor_ms, FAST['load_ms']):.0f} s); "
+          f"the elevator is {last.state}")
+
+
+def check_trace(what, path):
+    try:
+        status, floor_ms, samples = read_trace(path)
+    except OSError:
+        raise CheckFailed("no workload was recorded (see the first workload test)") from None
+    if what == "delivered":
+        verify_delivered(status, samples, floor_ms)
+        return
+    if status != "delivered":
+        print(f"(the workload did not finish: {status}; checking the {len(samples)} samples seen)")
+    {"limits": verify_limits, "consistent": verify_consistent, "boarding": verify_boarding,
+     "moves": verify_moves}[what](samples, floor_ms)
+
+
+# --------------------------------------------------------------------------
+# STOP, real time, concurrency, unloading mid-trip
+
+def check_stop():
+    dev = Device()
+    requests = [(1, 5, 0), (1, 4, 1), (1, 5, 3), (3, 1, 2), (4, 2, 0), (5, 1, 3)]
+    for req in requests:
+        expect_call(f"REQUEST {req[0]} -> {req[1]} type {req[2]}", dev.request(*req), 0)
+    expect_call("START", dev.start(), 0)
+    watch(lambda s: s.state == "UP" and s.floor == 1 and len(s.riders) == 3, 10,
+          "UP from floor 1 with the three passengers of floor 1 on board")
+    expect_call("STOP while moving with passengers", dev.stop(), 0)
+    at_stop = snapshot()
+    print(f"right after STOP: {at_stop.summary()}")
+    expect_call("STOP again while stopping", dev.stop(), errno.EALREADY)
+    expect_call("START while stopping", dev.start(), errno.EALREADY)
+    on_board = list(at_stop.riders)
+
+    def nobody_boards(s):
+        for f in range(1, FLOORS + 1):
+            if s.waiting[f] != at_stop.waiting[f]:
+                raise CheckFailed(f"after STOP, the line on floor {f} changed from "
+                                  f"[{' '.join(at_stop.waiting[f])}] to [{' '.join(s.waiting[f])}]: "
+                                  f"nobody may board once STOP was called.\n{s.text}")
+        if _multiset_minus(s.riders, on_board):
+            raise CheckFailed(f"after STOP, someone boarded: on board [{' '.join(s.riders)}], "
+                              f"at STOP [{' '.join(on_board)}]\n{s.text}")
+        if s.state == "OFFLINE" and s.riders:
+            raise CheckFailed(f"OFFLINE with [{' '.join(s.riders)}] still on board: STOP delivers "
+                              f"everyone on board first\n{s.text}")
+    samples = watch(lambda s: s.state == "OFFLINE", 20, "OFFLINE after STOP",
+                    on_sample=nobody_boards)
+    final = samples[-1]
+    if final.serviced != at_stop.serviced + len(on_board):
+        raise CheckFailed(f"after STOP, {final.serviced - at_stop.serviced} passenger(s) were "
+                          f"delivered; the {len(on_board)} on board ({' '.join(on_board)}) must "
+                          f"all be delivered before OFFLINE.\n{final.text}")
+    print(f"everyone on board delivered, then OFFLINE: {final.summary()}")
+    time.sleep(5 * FAST["floor_ms"] / 1000.0)
+    idle = snapshot()
+    nobody_boards(idle)
+    if idle.state != "OFFLINE" or idle.text != final.text:
+        raise CheckFailed(f"once OFFLINE the elevator must stay put; it changed to:\n{idle.text}")
+    expect_call("START again", dev.start(), 0)
+    watch(lambda s: idle_and_empty(s) and s.serviced == len(requests), 30,
+          "everyone still waiting served after START")
+    print("after START again everyone was served")
+    dev.close()
+
+
+def check_realtime():
+    floor_s, load_s = DEFAULT_FLOOR_MS / 1000.0, DEFAULT_LOAD_MS / 1000.0
+    dev = Device()
+    expect_call("REQUEST 1 -> 3 type 0 (P)", dev.request(1, 3, 0), 0)
+    before = time.monotonic()
+    expect_call("START", dev.start(), 0)
+    after = time.monotonic()
+    events = {}
+    wanted = {"floor 2": load_s + floor_s, "floor 3": load_s + 2 * floor_s,
+              "serviced": load_s + 2 * floor_s, "IDLE": 2 * load_s + 2 * floor_s}
+    previous = [None]
+
+    def note(s):
+        prev = previous[0] or s
+        for name, hit in [("floor 2", s.floor >= 2), ("floor 3", s.floor >= 3),
+                          ("serviced", s.serviced >= 1),
+                          ("IDLE", s.state == "IDLE" and s.serviced >= 1)]:
+            if hit and name not in events:
+                # It happened after the previous read began and before this one ended.
+                events[name] = (prev.t0 - after, s.t1 - before)
+        previous[0] = s
+    watch(lambda s: s.state == "IDLE" and s.serviced >= 1, wanted["IDLE"] + 10,
+          "the passenger delivered and the elevator IDLE", every=0.02, on_sample=note)
+    dev.close()
+    problems = []
+    for name, nominal in wanted.items():
+        earliest, latest = events[name]
+        print(f"{name}: between {earliest:.3f} s and {latest:.3f} s after START "
+              f"(expected {nominal:.3f} s)")
+        if latest < nominal - JIFFY_SLACK:
+            problems.append(f"{name} reached by {latest:.3f} s, before the {nominal:.3f} s it "
+                            "must take")
+        elif earliest > nominal + REALTIME_LATE_S:
+            problems.append(f"{name} reached only after {earliest:.3f} s, expected {nominal:.3f} s "
+                            f"(+{REALTIME_LATE_S} s allowed)")
+    if problems:
+        raise CheckFailed(f"with floor_ms={DEFAULT_FLOOR_MS} and load_ms={DEFAULT_LOAD_MS} (the "
+                          "defaults), one request 1 -> 3 on a started elevator: LOADING "
+                          f"{load_s:g} s, UP {floor_s:g} s to floor 2, UP {floor_s:g} s to floor 3, "
+                          f"LOADING {load_s:g} s, then IDLE:\n  " + "\n  ".join(problems))
+
+
+def check_concurrent(producers=4, each=40, readers=2):
+    dev = Device()
+    expect_call("START", dev.start(), 0)
+    stop = threading.Event()
+    reads, problems = [0] * readers, []
+
+    def reader(n):
+        while not stop.is_set():
+            try:
+                s = snapshot()
+                problem = check_snapshot(s) or check_limits(s)
+                if problem:
+                    raise CheckFailed(f"{problem}:\n{s.text}")
+                reads[n] += 1
+            except CheckFailed as e:
+                problems.append(f"reader {n + 1}: {e}")
+                return
+    threads = [threading.Thread(target=reader, args=(n,), daemon=True) for n in range(readers)]
+    for t in threads:
+        t.start()
+    started = time.monotonic()
+    procs = [subprocess.Popen([PRODUCER, "-n", str(each), "-s", str(100 + n), "-d", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for n in range(producers)]
+    failed = []
+    for n, proc in enumerate(procs):
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            stop.set()
+            raise CheckFailed("the producers did not finish within 60 s: an ioctl blocks "
+                              "(deadlock?)") from None
+        if proc.returncode != 0 or out.decode().count("request ") != each:
+            failed.append(f"producer {n + 1}: exit {proc.returncode}: "
+                          + " ".join(out.decode(errors="replace").splitlines()[-2:]))
+    total = producers * each
+    print(f"{producers} producers made {total} requests in {time.monotonic() - started:.1f} s "
+          f"while {readers} readers read {PROC}")
+    try:
+        samples = watch(lambda s: idle_and_empty(s) and s.serviced >= total,
+                        delivery_bound_s(total, 10, 5), f"all {total} passengers delivered")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    dev.close()
+    final = samples[-1]
+    if failed:
+        raise CheckFailed("requests failed:\n" + "\n".join(failed))
+    if problems:
+        raise CheckFailed(problems[0])
+    if final.serviced != total:
+        raise CheckFailed(f"{final.serviced} passengers serviced, {total} requested")
+    print(f"all {total} delivered; readers read {sum(reads)} consistent snapshots")
+
+
+def check_midtrip():
+    dev = Device()
+    expect_call("REQUEST 1 -> 5 type 1", dev.request(1, 5, 1), 0)
+    expect_call("START", dev.start(), 0)
+    dev.close()
+    watch(lambda s: s.state == "UP" and s.riders, 10, "UP with a passenger on board")
+    print(f"moving: {snapshot().summary()}")
+
+
+def main(argv):
+    commands = {
+        "initial": check_initial, "errnos": check_errnos, "errnos-more": check_errnos_more,
+        "journey": check_journey, "stop": check_stop, "realtime": check_realtime,
+        "concurrent": check_concurrent, "fresh": check_fresh, "midtrip": check_midtrip,
+    }
+    try:
+        if argv and argv[0] in commands and len(argv) == 1:
+            commands[argv[0]]()
+        elif len(argv) == 3 and argv[0] == "offline":
+            check_offline(int(argv[1]), int(argv[2]))
+        elif len(argv) == 2 and argv[0] == "workload":
+            run_workload(argv[1])
+        elif len(argv) == 2 and argv[0] in ("limits", "consistent", "boarding", "moves",
+                                            "delivered"):
+            check_trace(argv[0], argv[1])
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    except CheckFailed as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
