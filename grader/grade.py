@@ -227,6 +227,7 @@ class PartGrader:
             self.result.logs += [f"{self.rel_logs}/{prefix}.console", f"{self.rel_logs}/{prefix}.stream"]
             stream = tap.parse(got.stream)
             self.result.timings[prefix] = {"seconds": round(got.seconds, 2), **stream.uptimes}
+            self.result.notes += [i for i in stream.info if i not in self.result.notes]
             if stream.dmesg:
                 with open(os.path.join(self.logs, f"{prefix}.dmesg"), "w") as f:
                     f.write(stream.dmesg + "\n")

@@ -75,6 +75,9 @@ def write_results_json(path, parts, seconds, grader_error):
                 "extra_data": {"status": t.status, "part": t.part},
             })
     output = summary_line(parts)
+    notes = [f"{p.part}: {n}" for p in parts for n in p.notes]
+    if notes:
+        output += "\n" + "\n".join(notes)
     if grader_error:
         output = f"The grader failed: {grader_error}\n{output}"
     data = {

@@ -27,6 +27,7 @@ class Stream:
     noise: str = ""             # anything bats printed outside a test
     restart: str = ""           # why the guest asked for a fresh VM, if it did
     uptimes: dict = field(default_factory=dict)  # guest uptime at boot, bats start/end
+    info: list = field(default_factory=list)     # "@@info TEXT" lines: no points, for the report
 
 
 def parse(text):
@@ -52,6 +53,8 @@ def parse(text):
                 stream.restart = rest.strip() or "a test left the kernel dirty"
             elif word == "done":
                 stream.finished = True
+            elif word == "info" and rest.strip():
+                stream.info.append(rest.strip())
             current = None
             continue
         match = RESULT.match(line)

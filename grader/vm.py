@@ -27,6 +27,13 @@ KERNEL_CMDLINE = " ".join([
     "sysctl.kernel.hung_task_timeout_secs=20",
     "rdinit=/init",
     "tsc=reliable",
+    # Full preemption (Debian's kernels build it in, PREEMPT_DYNAMIC): a
+    # task can lose the CPU anywhere it holds no lock, as on most desktop
+    # kernels. With the default voluntary preemption, a module that forgets
+    # its lock hardly ever races in a 1-CPU VM; with this, a reader that a
+    # waking kthread preempts mid-read shows the race (part 3's self-test
+    # no_mutex).
+    "preempt=full",
 ])
 
 

@@ -15,6 +15,7 @@ not ok 2 first read prints 'current time: S.N' in 1442ms
 #   `$CHECK first' failed
 # nanoseconds not zero-padded
 ok 3 skipped one # skip no module in 10ms
+@@info throughput: 12 passengers per minute
 @@bats-exit 1 57.65
 @@dmesg-begin
 [    0.1] hello
@@ -37,6 +38,7 @@ class TapTest(unittest.TestCase):
         self.assertEqual(s.tainted, 12288)
         self.assertEqual(s.dmesg, "[    0.1] hello")
         self.assertEqual(s.uptimes, {"boot": 3.54, "bats-start": 3.60, "bats-exit": 57.65})
+        self.assertEqual(s.info, ["throughput: 12 passengers per minute"])
 
     def test_a_cut_stream_is_not_finished(self):
         s = tap.parse(STREAM.split("ok 3")[0])

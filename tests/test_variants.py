@@ -26,10 +26,12 @@ class VariantsTest(unittest.TestCase):
                 with self.subTest(part=part, variant=patch), tempfile.TemporaryDirectory() as tmp:
                     check_grader.make_variant(part, os.path.join(variants, patch),
                                               os.path.join(tmp, part))
-                    breaks, fails, messages = check_grader.read_expectations(
+                    breaks, fails, messages, may_fail = check_grader.read_expectations(
                         os.path.join(variants, patch))
                     self.assertTrue(breaks, "no Breaks: line")
                     self.assertLessEqual(fails - {"*"}, titles)
+                    self.assertLessEqual(may_fail, titles)
+                    self.assertFalse(may_fail & fails, "a test both must and may fail")
                     self.assertLessEqual({t for t, _ in messages} - {"*"}, titles)
 
 
