@@ -105,34 +105,40 @@ def where_time_goes(timings):
     return rows
 
 
-class TimerMeasurement(grade.PartGrader):
-    """Runs bench/measure_timer.bats instead of the grading suite."""
+class Measurement(grade.PartGrader):
+    """Runs a bench/measure_*.bats file instead of the part's grading suite."""
+
+    bats = ""
 
     def prepare_job(self):
         super().prepare_job()
-        shutil.copy(os.path.join(ROOT, "bench", "measure_timer.bats"),
-                    os.path.join(self.job, "tests", "part2_timer.bats"))
+        shutil.copy(os.path.join(ROOT, "bench", self.bats),
+                    os.path.join(self.job, "tests", self.part.name + ".bats"))
 
 
-def bench_timer_tolerance(assets, tmp, parallel):
-    """Elapsed times of the reference against the real time between reads,
-    with `parallel` VMs running at once (load makes the VM noisy)."""
-    part = grade.discover_parts([2])[0]
+def measure(assets, tmp, parallel, number, bats, title, timeout=600):
+    """Run bench/BATS (one test, TITLE) against part NUMBER's reference in
+    `parallel` VMs at once (load makes the VM noisy); returns the MEASURE
+    lines they printed."""
+    part = grade.discover_parts([number])[0]
     part.tests = part.tests[:1]
-    part.tests[0].title = "measure /proc/timer elapsed against the clock"
+    part.tests[0].title = title
+    part.tests[0].timeout = timeout
     lines = []
 
     def one(i):
-        src = os.path.join(tmp, f"tol{i}", "src")
+        base = os.path.join(tmp, f"measure{number}-{i}")
+        src = os.path.join(base, "src")
         grade.assemble("reference", src, [part])
-        work = os.path.join(tmp, f"tol{i}", "work")
+        work = os.path.join(base, "work")
         os.makedirs(work)
-        os.chmod(os.path.join(tmp, f"tol{i}"), 0o711)
+        os.chmod(base, 0o711)
         os.chmod(work, 0o711)
-        m = TimerMeasurement(part, assets, os.path.join(src, "part2_timer"), work,
-                             os.path.join(tmp, f"tol{i}", "logs"), "logs")
+        m = Measurement(part, assets, os.path.join(src, part.name), work,
+                        os.path.join(base, "logs"), "logs")
+        m.bats = bats
         m.run()
-        with open(os.path.join(tmp, f"tol{i}", "logs", "round1.stream")) as f:
+        with open(os.path.join(base, "logs", "round1.stream")) as f:
             lines.extend(line.strip() for line in f if line.startswith("MEASURE"))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(parallel)]
@@ -164,8 +170,12 @@ def main(argv):
         rows.append(("four full submissions, --jobs 2, wall",
                      f"{wall:.1f} s, scores {[round(x) for x in scores]}; "
                      f"{4 * 3600 / wall:.0f} submissions per hour"))
-        for line in bench_timer_tolerance(assets, tmp, 2):
+        for line in measure(assets, tmp, 2, 2, "measure_timer.bats",
+                            "measure /proc/timer elapsed against the clock"):
             rows.append(("/proc/timer elapsed vs clock, 2 VMs at once", line[len("MEASURE "):]))
+        for line in measure(assets, tmp, 2, 3, "measure_elevator.bats",
+                            "measure the elevator's timing"):
+            rows.append(("elevator (reference), 2 VMs at once", line[len("MEASURE "):]))
     print("| what | measured |\n|---|---|")
     for what, value in rows:
         print(f"| {what} | {value} |")
