@@ -12,8 +12,8 @@ kmalloc_objects() {
 }
 
 @test "measure the elevator's timing" {
-	local i before started took
-	for i in 1 2 3; do
+	local before started took
+	for _ in 1 2 3; do
 		load_module elevator
 		$CHECK realtime | sed -n 's/^\(floor\|serviced\|IDLE\)/MEASURE realtime: \1/p' >&3
 		unload_module elevator
@@ -22,7 +22,7 @@ kmalloc_objects() {
 	$CHECK workload /tmp/workload.trace | sed 's/^/MEASURE /' >&3
 	$CHECK delivered /tmp/workload.trace | sed 's/^/MEASURE /' >&3
 	unload_module elevator
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		before=$(kmalloc_objects)
 		load_module elevator
 		$CHECK midtrip >/dev/null

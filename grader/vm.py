@@ -24,7 +24,7 @@ KERNEL_CMDLINE = " ".join([
     "panic_on_warn=1",
     "softlockup_panic=1",
     "hung_task_panic=1",
-    "sysctl.kernel.hung_task_timeout_secs=20",
+    "sysctl.kernel.hung_task_timeout_secs=10",  # D state this long: a deadlock
     "rdinit=/init",
     "tsc=reliable",
     # Full preemption (Debian's kernels build it in, PREEMPT_DYNAMIC): a

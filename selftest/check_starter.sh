@@ -29,6 +29,8 @@ make -C "$kit" check >"$work/check.txt" 2>&1 || true
 expect "$work/check.txt" "/proc/timer does not exist after insmod" "make check explains the part 2 skeleton's failure"
 expect "$work/check.txt" "part1 makes 0 more system calls than empty, expected exactly 5" "make check explains the part 1 skeleton's failure"
 expect "$work/check.txt" "part2_timer: 30/" "make check gives the part 2 skeleton its public baseline"
+expect "$work/check.txt" "no /dev/elevator after insmod" "make check explains the part 3 skeleton's failure"
+expect "$work/check.txt" "part3_chardev: 15/" "make check gives the part 3 skeleton its public baseline"
 
 for part in "$root"/part*_*/; do
 	part=$(basename "$part")
@@ -40,8 +42,8 @@ expect "$work/submit.txt" "submit: sha256" "make submit writes a submission"
 expect "$work/submit.txt" "part2_timer/tests/timer_check.py belongs to the grader" "make submit warns about a changed grader file"
 
 python3 "$root/grader/grade.py" --jobs 2 --out "$work/graded" "$kit/submission.tar.gz" >"$work/grade.txt" 2>&1
-expect "$work/graded/grades.csv" "submission,100,100,200,graded" "the grader gives make submit's tarball of the reference full marks"
+expect "$work/graded/grades.csv" "submission,100,100,100,300,graded" "the grader gives make submit's tarball of the reference full marks"
 
-checks=6
+checks=8
 echo "starter-kit: $((checks - failures)) passed, $failures failed"
 ((failures == 0))
