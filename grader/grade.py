@@ -310,6 +310,30 @@ def reserve_out_dir(out_root, name):
     return path, previous
 
 
+# At most this many parts are graded at once, over all submissions (each in
+# its own VMs); main() sets it from --jobs.
+VM_SLOTS = threading.BoundedSemaphore(1)
+
+
+def grade_parts(graders):
+    """Grade a submission's parts at the same time, each when a VM slot is
+    free, the one with the most tests first (the longest; a submission is
+    done when its last part is). Returns (part results in part order, the
+    grader's own error or "")."""
+    def run(grader):
+        with VM_SLOTS:
+            try:
+                return grader.run(), ""
+            except (GraderError, OSError, subprocess.SubprocessError) as e:
+                return grader.result, f"{grader.part.name}: {e}"
+    longest_first = sorted(graders, key=lambda g: -len(g.part.tests))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(graders)) as pool:
+        futures = {g.part.name: pool.submit(run, g) for g in longest_first}
+        done = [futures[g.part.name].result() for g in graders]
+    errors = [e for _, e in done if e]
+    return [r for r, _ in done], "; ".join(errors)
+
+
 def grade_submission(path, name, out_root, parts, assets):
     start = time.monotonic()
     out_dir, previous = reserve_out_dir(out_root, name)
@@ -324,6 +348,7 @@ def grade_submission(path, name, out_root, parts, assets):
         except submission.SubmissionError as e:
             root = None
             note = f"the submission could not be unpacked: {e}"
+        graders = []
         for part in parts:
             if root is None:
                 pr = report.PartResult(part.name, notes=[note])
@@ -334,13 +359,11 @@ def grade_submission(path, name, out_root, parts, assets):
             src = os.path.join(root, part.name)
             if not os.path.isdir(src) or os.path.islink(src):
                 src = None
-            grader = PartGrader(part, assets, src, os.path.join(work, part.name),
-                                os.path.join(out_dir, "logs", part.name), f"logs/{part.name}")
-            try:
-                results.append(grader.run())
-            except (GraderError, OSError, subprocess.SubprocessError) as e:
-                error = f"{part.name}: {e}"
-                results.append(grader.result)
+            graders.append(PartGrader(part, assets, src, os.path.join(work, part.name),
+                                      os.path.join(out_dir, "logs", part.name),
+                                      f"logs/{part.name}"))
+        if graders:
+            results, error = grade_parts(graders)
     report.write_all(out_dir, name, results, time.monotonic() - start, error)
     if previous:
         note_regrade(out_dir, name, previous, results)
@@ -377,7 +400,7 @@ def parse_args(argv):
     ap.add_argument("--out", default=os.path.join(os.getcwd(), "results"),
                     help="output folder (default: ./results)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="submissions graded at once, each in its own VM")
+                    help="VMs at once (parts of submissions, each in its own VM)")
     ap.add_argument("--reference", action="store_true", help="grade the reference solutions")
     ap.add_argument("--skeleton", action="store_true", help="grade the skeletons")
     ap.add_argument("--public", action="store_true",
@@ -429,6 +452,8 @@ def main(argv):
             jobs.append((path, name))
         lock = threading.Lock()
         progress = classbook.Progress(len(jobs))
+        global VM_SLOTS
+        VM_SLOTS = threading.BoundedSemaphore(args.jobs)
 
         def one(job):
             row = grade_submission(job[0], job[1], out_root, parts, assets)
