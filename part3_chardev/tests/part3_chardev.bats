@@ -49,6 +49,10 @@ entries_are_gone() {
 		return 1
 	fi
 	if elevator_thread_running; then
+		# A thread that outlives its module runs freed code when it next
+		# wakes (within floor_ms, at most 2 s here): wait for that, so
+		# that the crash, if any, lands in this test and not in a later one.
+		sleep 2.5
 		fail_because "the elevator thread still runs $1: stop it with kthread_stop() in the exit function"
 		return 1
 	fi
