@@ -667,7 +667,8 @@ def verify_boarding(samples, floor_ms):
             if kept is None:
                 raise CheckFailed(f"the line on floor {f} changed other than by people leaving "
                                   f"it (no requests were made meanwhile) {where}")
-            gone = [p for i, p in enumerate(a.waiting[f]) if i not in kept]
+            left_line = [i for i in range(len(a.waiting[f])) if i not in kept]
+            gone = [a.waiting[f][i] for i in left_line]
             if gone and not low <= f <= high:
                 raise CheckFailed(f"{' '.join(gone)} left the line on floor {f} while the "
                                   f"elevator was elsewhere {where}")
@@ -675,10 +676,9 @@ def verify_boarding(samples, floor_ms):
             # Arrival order: whoever stayed ahead of someone who boarded
             # must not have fitted (checked when all happened at floor f).
             if gone and low == high == f:
-                last = max(i for i, p in enumerate(a.waiting[f]) if i not in kept)
                 for i in kept:
                     p = a.waiting[f][i]
-                    if i < last and _fits(p, b.riders):
+                    if i < left_line[-1] and _fits(p, b.riders):
                         raise CheckFailed(f"{p} was ahead in the line on floor {f} and fits, "
                                           f"but someone behind boarded first {where}")
         left, joined = _multiset_minus(a.riders, b.riders), _multiset_minus(b.riders, a.riders)
