@@ -4,6 +4,7 @@
 #   make test    the whole test suite (lint, unit tests, grader self-tests)
 #   make bench   VM boot, build and grading times (numbers go to docs/)
 #   make release dist/starter.tar.gz, the student starter kit
+#   make gradescope  dist/gradescope/autograder.zip (PARTS=2 for one part)
 #   make vm      build the grading VM's kernel, initramfs and root filesystem
 #   make handouts  assignments/*.md -> handouts/*.html and *.pdf (ONLY=part2_timer for one)
 
@@ -11,7 +12,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm demo test lint unit selftest starter config release bench handouts clean
+.PHONY: all deps vm demo test lint unit selftest starter config gradescope-check release gradescope bench handouts clean
 
 all: demo
 
@@ -24,10 +25,11 @@ vm: deps
 demo: deps
 	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))
 
-test: deps lint unit selftest starter config
+test: deps lint unit selftest starter config gradescope-check
 
 lint: deps
-	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run
+	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run \
+		gradescope/setup.sh gradescope/run_autograder
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
 	$(PYTHON) -m py_compile grader/*.py selftest/*.py part*/tests/*.py vm/*.py scripts/*.py bench/*.py
@@ -46,8 +48,17 @@ starter: deps
 config: deps
 	bash selftest/check_config.sh
 
+# The Gradescope autograder, set up and run here as Gradescope would (Docker's
+# capabilities, no KVM): the reference gets full marks, a build cannot read
+# the hidden tests.
+gradescope-check: deps
+	bash selftest/check_gradescope.sh
+
 release:
 	$(PYTHON) scripts/release.py
+
+gradescope:
+	$(PYTHON) scripts/gradescope.py $(if $(PARTS),--parts $(PARTS))
 
 handouts:
 	bash scripts/install-deps.sh --docs

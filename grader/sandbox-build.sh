@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Compile one part of a submission on the host, inside a bubblewrap sandbox:
-# no network, no namespace shared with the host, a read-only view of /usr and
-# /etc only (not the grader's folders, not other submissions), an
-# unprivileged user, limits on time, processes and file size, and a build
-# folder that is a size-limited tmpfs: a build cannot fill the host's disk.
+# Compile one part of a submission, sandboxed, as an unprivileged user with
+# limits on time, processes and file size, and a build folder of bounded
+# size: a build cannot fill the disk, fork-bomb the grader or read the
+# grader's files. Two routes, chosen by KMOD_BUILD_SANDBOX:
+#
+#   bwrap      (default) a bubblewrap sandbox: no network, no namespace shared
+#              with the host, a read-only view of /usr and /etc only (not the
+#              grader's folders, not other submissions), the build folder a
+#              size-limited tmpfs.
+#   container  for a disposable container that allows no namespaces (Docker's
+#              default seccomp profile, as on Gradescope): a build user of its
+#              own (a uid no other process has, so the process limit and the
+#              final kill of all its processes touch nothing else), the build
+#              folder watched for size, the grader's folders closed to it.
+#              One submission per container: the network and the container's
+#              own files stay visible. Needs root.
 #
 # usage: sandbox-build.sh SRC_DIR BUILD_PATH TIMEOUT_SECONDS OUTPUTS COMMAND...
-#   SRC_DIR     the sources (bound read-only, copied into the tmpfs)
-#   BUILD_PATH  where the build happens inside the sandbox (kbuild's M=)
+#   SRC_DIR     the sources (read-only to the build, copied into BUILD_PATH)
+#   BUILD_PATH  where the build happens (kbuild's M=)
 #   OUTPUTS     space-separated names of the files the build should make
 #   COMMAND     each a shell command line, run in order in BUILD_PATH
 # The build log goes to stdout; a tar of the OUTPUTS that exist goes to
@@ -21,16 +32,21 @@ set -euo pipefail
 NOBODY=65534
 FILE_SIZE_LIMIT=$((64 * 1024 * 1024)) # bytes, any single file the build writes
 PROCESS_LIMIT=256                     # processes of the build user: no fork bomb
-TMPFS_SIZE=$((256 * 1024 * 1024))     # bytes, the whole build folder
+FOLDER_LIMIT=$((256 * 1024 * 1024))   # bytes, the whole build folder
+# The container route's build users: uids no account and no other process
+# has, one per build running at the same time (claimed with a lock).
+FIRST_BUILD_UID=61000
+BUILD_UIDS=64
+LOCK_DIR=/run/kmod-course-build
 
-# Runs inside the sandbox: copy the sources in, run the commands (without
+# Runs as the build user: copy the sources in, run the commands (without
 # fd 3), then send the outputs back over fd 3.
 # shellcheck disable=SC2016
 INNER='
 set -u
-build=$1 outputs=$2
-shift 2
-cp -R /kmod-src/. "$build"/ || exit 1
+src=$1 build=$2 outputs=$3
+shift 3
+cp -R "$src"/. "$build"/ || exit 1
 cd "$build" || exit 1
 status=0
 for cmd in "$@"; do
@@ -46,18 +62,17 @@ tar -cf - $present >&3 2>/dev/null
 exit "$status"
 '
 
-main() {
-	[[ $# -ge 5 ]] || {
-		echo "usage: $0 SRC_DIR BUILD_PATH TIMEOUT_SECONDS OUTPUTS COMMAND..." >&2
-		exit 2
-	}
+die() {
+	printf 'sandbox-build: %s\n' "$*" >&2
+	exit 2
+}
+
+# The limits, as a command prefix (both routes).
+LIMITS=(prlimit --fsize="$FILE_SIZE_LIMIT" --nproc="$PROCESS_LIMIT" --)
+
+bwrap_build() {
 	local src=$1 build=$2 limit=$3 outputs=$4
 	shift 4
-	if [[ -n ${OUTPUT_FD:-} && $OUTPUT_FD != 3 ]]; then
-		exec 3>&"$OUTPUT_FD"
-		eval "exec $OUTPUT_FD>&-"
-	fi
-	src=$(realpath "$src")
 	local -a drop=()
 	if [[ $(id -u) -eq 0 ]]; then
 		drop=(setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups --)
@@ -69,12 +84,139 @@ main() {
 		--symlink usr/lib /lib --symlink usr/lib64 /lib64
 		--proc /proc --dev /dev --tmpfs /tmp
 		--ro-bind "$src" /kmod-src
-		--size "$TMPFS_SIZE" --perms 0755 --tmpfs "$build"
+		--size "$FOLDER_LIMIT" --perms 0755 --tmpfs "$build"
 		--chdir / --setenv HOME "$build" --setenv PATH /usr/bin:/bin
 		--
 	)
-	timeout -k 5 "$limit" "${drop[@]}" prlimit --fsize="$FILE_SIZE_LIMIT" --nproc="$PROCESS_LIMIT" -- \
-		"${sandbox[@]}" sh -c "$INNER" sandbox-build "$build" "$outputs" "$@"
+	timeout -k 5 "$limit" "${drop[@]}" "${LIMITS[@]}" \
+		"${sandbox[@]}" sh -c "$INNER" sandbox-build /kmod-src "$build" "$outputs" "$@"
+}
+
+# --- container route ---------------------------------------------------
+
+build_uid=""
+lock_fd=""
+watcher=""
+
+# Claim a build uid nobody else is using (the lock is held until exit).
+claim_build_uid() {
+	local uid
+	mkdir -p "$LOCK_DIR"
+	chmod 0700 "$LOCK_DIR"
+	for ((uid = FIRST_BUILD_UID; uid < FIRST_BUILD_UID + BUILD_UIDS; uid++)); do
+		exec {lock_fd}>"$LOCK_DIR/$uid.lock"
+		if flock -n "$lock_fd"; then
+			build_uid=$uid
+			return 0
+		fi
+		exec {lock_fd}>&-
+	done
+	die "all $BUILD_UIDS build users are busy"
+}
+
+as_build_user() {
+	setpriv --reuid="$build_uid" --regid="$build_uid" --clear-groups -- "$@"
+}
+
+# Kill every process of the build user: what the build left running in the
+# background. kill -1 reaches all of the caller's uid but the caller (its
+# status says nothing: it is 0 whenever any process exists); a second and
+# third pass catch a child forked while the first went by.
+kill_build_user() {
+	local pass
+	for pass in 1 2 3; do
+		as_build_user sh -c 'kill -KILL -1' 2>/dev/null || true
+		[[ $pass -eq 3 ]] || sleep 0.05
+	done
+}
+
+# Stop the build when its folder grows past FOLDER_LIMIT (and say so in
+# the log and in the file full_mark).
+watch_folder_size() {
+	local build=$1 full_mark=$2 used
+	while sleep 0.2; do
+		used=$(du -s -B1 "$build" 2>/dev/null | cut -f1) || continue
+		if [[ ${used:-0} -gt $FOLDER_LIMIT ]]; then
+			printf '\nThe build folder grew past %d MB; the build was stopped.\n' \
+				$((FOLDER_LIMIT / 1024 / 1024))
+			: >"$full_mark"
+			kill_build_user
+			return
+		fi
+	done
+}
+
+stop_watcher() {
+	if [[ -n $watcher ]]; then
+		kill "$watcher" 2>/dev/null || true
+		wait "$watcher" 2>/dev/null || true
+		watcher=""
+	fi
+}
+
+container_cleanup() {
+	stop_watcher
+	if [[ -n $build_uid ]]; then
+		kill_build_user
+	fi
+}
+
+container_build() {
+	local src=$1 build=$2 limit=$3 outputs=$4
+	shift 4
+	[[ $(id -u) -eq 0 ]] || die "the container route runs as root (it builds as a user of its own)"
+	claim_build_uid
+	trap container_cleanup EXIT
+	kill_build_user
+	rm -rf "$build"
+	mkdir -m 0700 "$build"
+	chown "$build_uid:$build_uid" "$build"
+	local full_mark=$LOCK_DIR/$build_uid.full
+	rm -f "$full_mark"
+	watch_folder_size "$build" "$full_mark" &
+	watcher=$!
+	local status=0 log_fd
+	# (The braces keep bash's "Killed" notice out of the build log.)
+	exec {log_fd}>&2
+	{
+		timeout -k 5 "$limit" setpriv --reuid="$build_uid" --regid="$build_uid" --clear-groups -- \
+			"${LIMITS[@]}" env -i HOME="$build" PATH=/usr/bin:/bin LANG=C.UTF-8 \
+			sh -c "$INNER" sandbox-build "$src" "$build" "$outputs" "$@" \
+			2>&"$log_fd" {lock_fd}>&- {log_fd}>&- || status=$?
+	} 2>/dev/null
+	exec {log_fd}>&-
+	stop_watcher
+	# A full folder is a failed build, not a time-out.
+	if [[ -e $full_mark ]]; then
+		status=1
+		rm -f "$full_mark"
+	fi
+	kill_build_user
+	build_uid=""
+	# Leave the folder empty and the grader's, as the tmpfs of the bwrap
+	# route leaves it: only the outputs sent over fd 3 come back.
+	rm -rf "$build"
+	mkdir -m 0755 "$build"
+	return "$status"
+}
+
+main() {
+	[[ $# -ge 5 ]] || {
+		echo "usage: $0 SRC_DIR BUILD_PATH TIMEOUT_SECONDS OUTPUTS COMMAND..." >&2
+		exit 2
+	}
+	local src=$1
+	shift
+	if [[ -n ${OUTPUT_FD:-} && $OUTPUT_FD != 3 ]]; then
+		exec 3>&"$OUTPUT_FD"
+		eval "exec $OUTPUT_FD>&-"
+	fi
+	src=$(realpath "$src")
+	case ${KMOD_BUILD_SANDBOX:-bwrap} in
+	bwrap) bwrap_build "$src" "$@" ;;
+	container) container_build "$src" "$@" ;;
+	*) die "KMOD_BUILD_SANDBOX is bwrap or container, not ${KMOD_BUILD_SANDBOX}" ;;
+	esac
 }
 
 main "$@"

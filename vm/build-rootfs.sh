@@ -16,8 +16,12 @@ RECIPE="1 $SUITE $PACKAGES ${MOUNT_POINTS[*]}"
 
 tmp=""
 
-# The Debian mirror apt already uses on this machine.
+# The Debian mirror apt already uses on this machine (or KMOD_DEBIAN_MIRROR).
 apt_mirror() {
+	if [[ -n ${KMOD_DEBIAN_MIRROR:-} ]]; then
+		printf '%s\n' "$KMOD_DEBIAN_MIRROR"
+		return
+	fi
 	local uri
 	uri=$(grep -rhoE '^(URIs:|deb)[[:space:]]+[a-z]+://[^[:space:]]+/debian/?' \
 		/etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n 1 | awk '{print $2}')
@@ -36,7 +40,14 @@ main() {
 	mkdir -p "$KMOD_CACHE"
 	tmp=$(mktemp -d "$KMOD_CACHE/.rootfs.XXXXXX")
 	trap 'rm -rf "${tmp:?}"' EXIT
-	debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$tmp/root" "$(apt_mirror)" \
+	# On another distribution (gradescope/setup.sh runs this on Ubuntu),
+	# Debian's keys come from KMOD_DEBIAN_KEYRING, and a debootstrap too old
+	# to know the suite makes it like sid.
+	local -a options=(--variant=minbase --include="$PACKAGES")
+	[[ -z ${KMOD_DEBIAN_KEYRING:-} ]] || options+=(--keyring="$KMOD_DEBIAN_KEYRING")
+	local script=/usr/share/debootstrap/scripts/$SUITE
+	[[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
+	debootstrap "${options[@]}" "$SUITE" "$tmp/root" "$(apt_mirror)" "$script" \
 		>"$tmp/debootstrap.log" 2>&1 || {
 		tail -n 20 "$tmp/debootstrap.log" >&2
 		die "debootstrap failed"
