@@ -97,6 +97,7 @@ bwrap_build() {
 build_uid=""
 lock_fd=""
 watcher=""
+wake_fd=""
 
 # Claim a build uid nobody else is using (the lock is held until exit).
 claim_build_uid() {
@@ -131,10 +132,11 @@ kill_build_user() {
 }
 
 # Stop the build when its folder grows past FOLDER_LIMIT (and say so in
-# the log and in the file full_mark).
+# the log and in the file full_mark). Looks every 0.2 s until a line comes
+# on wake_fd; it sleeps in `read -t`, so stopping it leaves no child behind.
 watch_folder_size() {
-	local build=$1 full_mark=$2 used
-	while sleep 0.2; do
+	local build=$1 full_mark=$2 wake_fd=$3 used
+	while ! read -r -t 0.2 -u "$wake_fd" _; do
 		used=$(du -s -B1 "$build" 2>/dev/null | cut -f1) || continue
 		if [[ ${used:-0} -gt $FOLDER_LIMIT ]]; then
 			printf '\nThe build folder grew past %d MB; the build was stopped.\n' \
@@ -148,9 +150,10 @@ watch_folder_size() {
 
 stop_watcher() {
 	if [[ -n $watcher ]]; then
-		kill "$watcher" 2>/dev/null || true
+		echo stop >&"$wake_fd"
 		wait "$watcher" 2>/dev/null || true
 		watcher=""
+		exec {wake_fd}>&-
 	fi
 }
 
@@ -171,9 +174,12 @@ container_build() {
 	rm -rf "$build"
 	mkdir -m 0700 "$build"
 	chown "$build_uid:$build_uid" "$build"
-	local full_mark=$LOCK_DIR/$build_uid.full
-	rm -f "$full_mark"
-	watch_folder_size "$build" "$full_mark" &
+	local full_mark=$LOCK_DIR/$build_uid.full wake=$LOCK_DIR/$build_uid.wake
+	rm -f "$full_mark" "$wake"
+	mkfifo -m 0600 "$wake"
+	exec {wake_fd}<>"$wake" # read-write: opening does not wait for a writer
+	rm -f "$wake"
+	watch_folder_size "$build" "$full_mark" "$wake_fd" &
 	watcher=$!
 	local status=0 log_fd
 	# (The braces keep bash's "Killed" notice out of the build log.)
@@ -182,7 +188,7 @@ container_build() {
 		timeout -k 5 "$limit" setpriv --reuid="$build_uid" --regid="$build_uid" --clear-groups -- \
 			"${LIMITS[@]}" env -i HOME="$build" PATH=/usr/bin:/bin LANG=C.UTF-8 \
 			sh -c "$INNER" sandbox-build "$src" "$build" "$outputs" "$@" \
-			2>&"$log_fd" {lock_fd}>&- {log_fd}>&- || status=$?
+			2>&"$log_fd" {lock_fd}>&- {log_fd}>&- {wake_fd}>&- || status=$?
 	} 2>/dev/null
 	exec {log_fd}>&-
 	stop_watcher
