@@ -191,14 +191,13 @@ container_build() {
 			2>&"$log_fd" {lock_fd}>&- {log_fd}>&- {wake_fd}>&- || status=$?
 	} 2>/dev/null
 	exec {log_fd}>&-
-	stop_watcher
+	container_cleanup
+	build_uid=""
 	# A full folder is a failed build, not a time-out.
 	if [[ -e $full_mark ]]; then
 		status=1
 		rm -f "$full_mark"
 	fi
-	kill_build_user
-	build_uid=""
 	# Leave the folder empty and the grader's, as the tmpfs of the bwrap
 	# route leaves it: only the outputs sent over fd 3 come back.
 	rm -rf "$build"

@@ -14,6 +14,13 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+[[ -d $HERE/kmod-course ]] || {
+	echo "setup.sh: no kmod-course/ next to $0 (unpack the whole autograder zip)" >&2
+	exit 1
+}
+# debootstrap_script (the grader's VM scripts make the VM's tree the same way)
+# shellcheck source=vm/common.sh
+source "$HERE/kmod-course/vm/common.sh"
 ROOT=${KMOD_GS_ROOT:-/opt/kmod-course-root}
 MIRROR=${KMOD_GS_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${MIRROR%/debian}/debian-security
@@ -43,17 +50,6 @@ host_tools() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap gpgv
 }
 
-# debootstrap names each suite by a script; an older debootstrap may not
-# know bookworm, which is made like sid.
-suite_script() {
-	local dir=/usr/share/debootstrap/scripts
-	if [[ -e $dir/$SUITE ]]; then
-		printf '%s\n' "$dir/$SUITE"
-	else
-		printf '%s\n' "$dir/sid"
-	fi
-}
-
 make_tree() {
 	if [[ -x $ROOT/usr/bin/apt-get && -f $ROOT/.kmod-course-tree ]]; then
 		log "the Debian tree is already in $ROOT"
@@ -65,7 +61,7 @@ make_tree() {
 	# The archive's keys come with the autograder: Ubuntu's keyring may be
 	# older than the keys bookworm is signed with.
 	debootstrap --variant=minbase --keyring="$HERE/debian-archive-keyring.gpg" \
-		"$SUITE" "$ROOT" "$MIRROR" "$(suite_script)" >"$ROOT.debootstrap.log" 2>&1 || {
+		"$SUITE" "$ROOT" "$MIRROR" "$(debootstrap_script "$SUITE")" >"$ROOT.debootstrap.log" 2>&1 || {
 		tail -n 30 "$ROOT.debootstrap.log" >&2
 		die "debootstrap failed (the whole log: $ROOT.debootstrap.log)"
 	}
@@ -98,7 +94,6 @@ install_grader() {
 	# Students' builds run as other users inside the tree: the folder of
 	# the tests (hidden ones too) and the grader is root's only. (What is
 	# inside keeps its modes: the grader copies some of it to the builds.)
-	chown -R root:root "$ROOT$GRADER"
 	chmod 0700 "$ROOT$GRADER"
 	log "installing the grader's Debian packages"
 	in_tree bash "$GRADER/scripts/install-deps.sh" --grader-only
@@ -118,7 +113,6 @@ build_vm() {
 
 main() {
 	[[ $(id -u) -eq 0 ]] || die "run it as root (Gradescope does)"
-	[[ -d $HERE/kmod-course ]] || die "no kmod-course/ next to $0 (unpack the whole autograder zip)"
 	host_tools
 	make_tree
 	install_grader

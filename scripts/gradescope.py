@@ -78,7 +78,9 @@ def main(argv):
         ap.error(str(e))
     numbers = build(parts, args.out)
     size = os.path.getsize(args.out) / 1024
-    shown = os.path.relpath(args.out) if not os.path.relpath(args.out).startswith("..") else args.out
+    shown = os.path.relpath(args.out)
+    if shown.startswith(".."):
+        shown = args.out
     print(f"{shown}: the autograder for part(s) {numbers} ({size:.0f} KB). "
           "Upload it on Gradescope (Configure Autograder, Ubuntu base image); see docs/gradescope.md")
     return 0

@@ -62,11 +62,10 @@ main() {
 	esac
 	# (No process substitution: in the Gradescope tree there is no /proc,
 	# so no /dev/fd.)
-	local -a missing
+	local -a missing=()
 	local list
 	list=$(missing_packages "${wanted[@]}")
-	mapfile -t missing <<<"$list"
-	[[ -n $list ]] || missing=()
+	[[ -z $list ]] || mapfile -t missing <<<"$list"
 	if [[ ${#missing[@]} -eq 0 ]]; then
 		return 0
 	fi

@@ -41,13 +41,10 @@ main() {
 	tmp=$(mktemp -d "$KMOD_CACHE/.rootfs.XXXXXX")
 	trap 'rm -rf "${tmp:?}"' EXIT
 	# On another distribution (gradescope/setup.sh runs this on Ubuntu),
-	# Debian's keys come from KMOD_DEBIAN_KEYRING, and a debootstrap too old
-	# to know the suite makes it like sid.
+	# Debian's keys come from KMOD_DEBIAN_KEYRING.
 	local -a options=(--variant=minbase --include="$PACKAGES")
 	[[ -z ${KMOD_DEBIAN_KEYRING:-} ]] || options+=(--keyring="$KMOD_DEBIAN_KEYRING")
-	local script=/usr/share/debootstrap/scripts/$SUITE
-	[[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
-	debootstrap "${options[@]}" "$SUITE" "$tmp/root" "$(apt_mirror)" "$script" \
+	debootstrap "${options[@]}" "$SUITE" "$tmp/root" "$(apt_mirror)" "$(debootstrap_script "$SUITE")" \
 		>"$tmp/debootstrap.log" 2>&1 || {
 		tail -n 20 "$tmp/debootstrap.log" >&2
 		die "debootstrap failed"

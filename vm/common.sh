@@ -42,6 +42,15 @@ kbuild_dir() {
 	printf '/usr/src/linux-headers-%s\n' "$(kernel_release)"
 }
 
+# The debootstrap script that makes SUITE. An older debootstrap (Ubuntu's,
+# where gradescope/setup.sh runs) may not know a newer Debian suite: it is
+# made like sid.
+debootstrap_script() {
+	local script=/usr/share/debootstrap/scripts/$1
+	[[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
+	printf '%s\n' "$script"
+}
+
 rootfs_dir() {
 	printf '%s/rootfs\n' "$KMOD_CACHE"
 }
