@@ -9,6 +9,7 @@ usage: bench.py [--boots N] [--builds N]
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -21,7 +22,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 
 import grade  # noqa: E402
-import tap  # noqa: E402
 import vm  # noqa: E402
 
 
@@ -43,12 +43,23 @@ def bench_boots(assets, count, tmp):
         f.write("KMOD_MODE=probe\n")
     to_userspace, whole = [], []
     for i in range(count):
-        got = vm.boot(config, job, tmp, 120, 180, prefix=f"boot{i}")
-        stream = tap.parse(got.stream)
-        if "boot" in stream.uptimes and stream.finished:
-            to_userspace.append(stream.uptimes["boot"])
+        probe = ProbeReader()
+        got = vm.boot(config, job, tmp, probe, 120, 180, prefix=f"boot{i}")
+        boot = re.search(rb"^@@boot (\d+\.\d+)$", probe.data, re.M)
+        if boot and re.search(rb"^@@done$", probe.data, re.M):
+            to_userspace.append(float(boot.group(1)))
             whole.append(got.seconds)
     return to_userspace, whole
+
+
+class ProbeReader:
+    """What a probe boot (KMOD_MODE=probe: two plain lines) sends."""
+
+    def __init__(self):
+        self.data = b""
+
+    def feed(self, data):
+        self.data += data
 
 
 def bench_builds(assets, count, tmp):

@@ -45,13 +45,23 @@ class Stopped(Exception):
     """The grader was interrupted while this VM ran."""
 
 
+# The results port carries at most this much per boot: past it the VM is
+# stopped (a flood can only come from code trying to break the grader; an
+# honest run of the biggest part sends about 300 KB, docs/measurements.md).
+STREAM_CAP = 4 * 1024 * 1024
+# The serial console (kernel messages at WARNING and worse) likewise.
+CONSOLE_CAP = 16 * 1024 * 1024
+CONSOLE_KEPT = 1024 * 1024   # bytes of the console read back for the report
+POLL_SECONDS = 0.1
+
+
 @dataclass
 class VMResult:
-    stream: str          # everything the guest wrote to the results port
-    console: str         # the serial console (kernel messages, panics)
+    console: str         # the serial console (kernel messages, panics), its start and end
     exit_code: int       # qemu's exit status (-9 when the watchdog killed it)
     killed_reason: str   # why the watchdog stopped it, or ""
     seconds: float
+    over_cap: str = ""   # which output ran over its cap, if one did
 
 
 @dataclass
@@ -85,12 +95,27 @@ class VMConfig:
         ]
 
 
-def _read(path):
+def _read_console(path):
+    """The console's first and last CONSOLE_KEPT bytes: where a crash is."""
     try:
         with open(path, "rb") as f:
-            return f.read().decode("utf-8", errors="replace")
+            size = os.fstat(f.fileno()).st_size
+            if size <= 2 * CONSOLE_KEPT:
+                data = f.read()
+            else:
+                head = f.read(CONSOLE_KEPT)
+                f.seek(size - CONSOLE_KEPT)
+                data = head + b"\n[... console cut ...]\n" + f.read(CONSOLE_KEPT)
     except FileNotFoundError:
         return ""
+    return data.decode("utf-8", errors="replace")
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
 
 
 def _stop(proc):
@@ -104,12 +129,47 @@ def _stop(proc):
     proc.wait()
 
 
-def boot(config, job_dir, out_dir, idle_limit, total_limit, prefix="vm"):
+class _StreamTail:
+    """Hands what qemu appends to the stream file to a reader, once, in
+    order, never more than STREAM_CAP in all."""
+
+    def __init__(self, path, reader):
+        self.path, self.reader = path, reader
+        self.offset, self.file = 0, None
+
+    def pump(self):
+        """Read what is new; True if anything was. Raises OverflowError past the cap."""
+        if self.file is None:
+            try:
+                self.file = open(self.path, "rb")
+            except FileNotFoundError:
+                return False
+        room = STREAM_CAP - self.offset
+        data = self.file.read(room + 1)
+        if not data:
+            return False
+        if len(data) > room:
+            self.reader.feed(data[:room])
+            self.offset = STREAM_CAP
+            raise OverflowError
+        self.offset += len(data)
+        self.reader.feed(data)
+        return True
+
+    def close(self):
+        if self.file is not None:
+            self.file.close()
+
+
+def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
+         secret_path=None):
     """Boot a VM on job_dir; write PREFIX.stream and PREFIX.console into
-    out_dir. idle_limit: seconds the guest may stay silent on the results
-    port (a test that hangs), or a function of what the guest said so far
-    that returns those seconds (the limit of the test now running);
-    total_limit: seconds for the whole boot."""
+    out_dir, and feed what arrives on the results port to reader (its
+    feed(bytes) method) as it comes. idle_limit: seconds the guest may stay
+    silent on the results port (a test that hangs), or a function of the
+    reader that returns those seconds (the limit of the test now running);
+    total_limit: seconds for the whole boot. secret_path: the job's
+    per-boot secret, removed once the guest has spoken (it read it first)."""
     limit_of = idle_limit if callable(idle_limit) else (lambda _: idle_limit)
     if STOP.is_set():
         raise Stopped()
@@ -119,26 +179,36 @@ def boot(config, job_dir, out_dir, idle_limit, total_limit, prefix="vm"):
         if os.path.exists(path):
             os.unlink(path)
     cmd = config.command(job_dir, stream_path, console_path)
+    tail = _StreamTail(stream_path, reader)
     with open(os.path.join(out_dir, prefix + ".qemu.log"), "wb") as qlog:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
                                 stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        reason = ""
-        last_size, last_change = -1, start
-        silence = limit_of("")
+        reason, over = "", ""
+        last_change = start
+        silence = limit_of(reader)
         try:
-            while proc.poll() is None:
-                if STOP.wait(0.25):
+            while True:
+                running = proc.poll() is None
+                try:
+                    if tail.pump():
+                        last_change = time.monotonic()
+                        silence = limit_of(reader)
+                        if secret_path and os.path.exists(secret_path):
+                            os.unlink(secret_path)
+                except OverflowError:
+                    over = f"the results port (more than {STREAM_CAP // 2**20} MB)"
+                if not over and _size(console_path) > CONSOLE_CAP:
+                    over = f"the serial console (more than {CONSOLE_CAP // 2**20} MB)"
+                if over:
+                    reason = f"the VM wrote too much to {over}"
+                    break
+                if not running:
+                    break
+                if STOP.wait(POLL_SECONDS):
                     raise Stopped()
                 now = time.monotonic()
-                try:
-                    size = os.path.getsize(stream_path)
-                except FileNotFoundError:
-                    size = 0
-                if size != last_size:
-                    last_size, last_change = size, now
-                    silence = limit_of(_read(stream_path))
                 if now - last_change > silence:
                     reason = (f"no result for {silence:.0f} s "
                               "(a test hung or the VM stalled)")
@@ -148,7 +218,7 @@ def boot(config, job_dir, out_dir, idle_limit, total_limit, prefix="vm"):
                     break
         finally:
             _stop(proc)
+            tail.close()
         seconds = time.monotonic() - start
-    return VMResult(stream=_read(stream_path), console=_read(console_path),
-                    exit_code=proc.returncode, killed_reason=reason,
-                    seconds=seconds)
+    return VMResult(console=_read_console(console_path), exit_code=proc.returncode,
+                    killed_reason=reason, seconds=seconds, over_cap=over)

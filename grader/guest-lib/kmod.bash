@@ -23,6 +23,27 @@ fail_because() {
 	return 1
 }
 
+# kernel_log_excerpt: the newest few kernel-log lines, each cut short: what a
+# failure message may quote of the log (a module's own messages reach what
+# students see only this far; the whole log is in the TA's logs).
+kernel_log_excerpt() {
+	dmesg | tail -n 5 | cut -c 1-160
+}
+
+# untrusted COMMAND...: run a student's program (or a tool that runs one,
+# such as strace) with only file descriptors 0-2 open, in a session of its
+# own: it cannot write into bats' results stream (fd 3) or any other
+# descriptor of the suite. Keep its output on files or /dev/null.
+untrusted() {
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			((fd > 2)) && eval "exec $fd>&-"
+		done 2>/dev/null
+		exec setsid --wait "$@"
+	)
+}
+
 module_ko() {
 	printf '%s/%s.ko\n' "$KMOD_BUILD" "$1"
 }
@@ -96,7 +117,7 @@ load_module() {
 	local out
 	if ! out=$(timeout 30 insmod "$(module_ko "$mod")" "$@" 2>&1); then
 		fail_because "insmod $mod.ko failed: $out" \
-			"Kernel log:" "$(dmesg | tail -n 15)"
+			"Kernel log (newest lines):" "$(kernel_log_excerpt)"
 		return 1
 	fi
 	is_loaded "$mod" ||
@@ -107,7 +128,7 @@ load_module() {
 unload_module() {
 	local out
 	if ! out=$(timeout 20 rmmod "$1" 2>&1); then
-		fail_because "rmmod $1 failed: $out" "Kernel log:" "$(dmesg | tail -n 15)"
+		fail_because "rmmod $1 failed: $out" "Kernel log (newest lines):" "$(kernel_log_excerpt)"
 		return 1
 	fi
 	! is_loaded "$1" || fail_because "rmmod $1 returned success but $1 is still loaded"

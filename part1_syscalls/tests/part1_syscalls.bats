@@ -2,7 +2,9 @@
 # Grading suite of part 1 (system calls and strace). Runs as root inside the
 # grading VM. The student's programs run as user nobody in a scratch folder,
 # under a time limit and limits on processes and file size, so a fork bomb,
-# an endless loop or a flood of output fails a test and harms nothing.
+# an endless loop or a flood of output fails a test and harms nothing; and
+# with only file descriptors 0-2, in a session of their own (untrusted), so
+# they cannot write into the results stream.
 
 load /job/lib/kmod
 
@@ -77,7 +79,7 @@ kill_leftovers() {
 run_ok() {
 	stage "$1" || return 1
 	local status=0 leftovers=""
-	(cd "$RUN" && limited setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+	(cd "$RUN" && untrusted limited setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
 		"./$1" </dev/null >"$RUN/out" 2>"$RUN/err") || status=$?
 	pgrep -u "$NOBODY" >/dev/null && leftovers="; it also left processes running (it must not fork)"
 	kill_leftovers
@@ -90,7 +92,7 @@ run_ok() {
 fresh_trace() {
 	stage "$1" || return 1
 	local status=0
-	(cd "$RUN" && limited strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >/dev/null 2>&1) ||
+	(cd "$RUN" && untrusted limited strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >/dev/null 2>&1) ||
 		status=$?
 	kill_leftovers
 	# A plain non-zero exit still gives a complete trace (the run tests judge

@@ -1,8 +1,8 @@
 #!/bin/bash
 # PID 1 of the grading VM after switch_root (copied into every job folder).
-# Runs the job's bats suite, streams its TAP output and then dmesg to the
-# host over the virtio serial port "kmod.results", and powers off.
-# Every line of protocol it adds starts with "@@".
+# Sets the VM up and hands grading to guest-agent.py, the only writer to the
+# virtio serial port "kmod.results" (authenticated records: bats' TAP output,
+# the agent's events, the kernel log); then powers off.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb TMPDIR=/tmp
@@ -35,35 +35,26 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 
-port=$(results_port) || {
-	echo "guest-init: no kmod.results port" >/dev/console
-	power_off
-}
-exec 7>"$port"
-
 # shellcheck source=/dev/null
 source /job/job.env
-echo "@@boot $(cut -d' ' -f1 /proc/uptime)" >&7
 
 case ${KMOD_MODE:-grade} in
 grade)
+	port=$(results_port) || {
+		echo "guest-init: no kmod.results port" >/dev/console
+		power_off
+	}
 	# KMOD_FILTER is a bats --filter regular expression naming the tests
 	# still to run (after a crash the host boots again for the rest).
-	filter=()
-	[[ -n ${KMOD_FILTER:-} ]] && filter=(--filter "$KMOD_FILTER")
-	cd /tmp || power_off
-	echo "@@bats-start $(cut -d' ' -f1 /proc/uptime)" >&7
-	bats --tap --timing "${filter[@]}" "/job/tests/$KMOD_BATS" >&7 2>&1
-	echo "@@bats-exit $? $(cut -d' ' -f1 /proc/uptime)" >&7
-	echo "@@dmesg-begin" >&7
-	dmesg >&7 2>&1
-	echo "@@dmesg-end" >&7
-	echo "@@tainted $(cat /proc/sys/kernel/tainted)" >&7
+	python3 /job/guest-agent.py "$port" "/job/tests/$KMOD_BATS" "${KMOD_FILTER:-}" ||
+		echo "guest-init: the guest agent failed" >/dev/console
 	;;
-probe) ;;
+probe)
+	# A boot that reached userspace (vm/probe-accel.sh, make bench): two plain lines.
+	port=$(results_port) && printf '@@boot %s\n@@done\n' "$(cut -d' ' -f1 /proc/uptime)" >"$port"
+	;;
 shell)
 	# make shell: an interactive root shell on the serial console.
-	exec 7>&-
 	cd /job/build || power_off
 	loaded=""
 	if [[ ${KMOD_LOAD:-0} == 1 ]]; then
@@ -84,9 +75,7 @@ shell)
 	power_off
 	;;
 *)
-	echo "@@error unknown KMOD_MODE=${KMOD_MODE}" >&7
+	echo "guest-init: unknown KMOD_MODE=${KMOD_MODE}" >/dev/console
 	;;
 esac
-echo "@@done" >&7
-exec 7>&-
 power_off
