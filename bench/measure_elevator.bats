@@ -5,7 +5,7 @@
 # mean wait, and rmmod mid-trip (time and kmalloc objects).
 load /job/lib/kmod
 
-CHECK="python3 $BATS_TEST_DIRNAME/elevator_check.py"
+HIDDEN="python3 $BATS_TEST_DIRNAME/elevator_hidden.py"
 
 kmalloc_objects() {
 	awk '$1 ~ /^kmalloc-/ { sum += $2 } END { print sum + 0 }' /proc/slabinfo
@@ -15,17 +15,17 @@ kmalloc_objects() {
 	local before started took
 	for _ in 1 2 3; do
 		load_module elevator
-		$CHECK realtime | sed -n 's/^\(floor\|serviced\|IDLE\)/MEASURE realtime: \1/p' >&3
+		$HIDDEN realtime | sed -n 's/^\(floor\|serviced\|IDLE\)/MEASURE realtime: \1/p' >&3
 		unload_module elevator
 	done
 	load_module elevator floor_ms=100 load_ms=50
-	$CHECK workload /tmp/workload.trace | sed 's/^/MEASURE /' >&3
-	$CHECK delivered /tmp/workload.trace | sed 's/^/MEASURE /' >&3
+	$HIDDEN workload /tmp/workload.trace | sed 's/^/MEASURE /' >&3
+	$HIDDEN delivered /tmp/workload.trace | sed 's/^/MEASURE /' >&3
 	unload_module elevator
 	for _ in 1 2 3; do
 		before=$(kmalloc_objects)
 		load_module elevator
-		$CHECK midtrip >/dev/null
+		$HIDDEN midtrip >/dev/null
 		"$KMOD_BUILD/producer" -n 2000 -s 11 >/dev/null
 		started=$(date +%s%N)
 		unload_module elevator

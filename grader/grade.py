@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -28,9 +29,11 @@ sys.path.insert(0, HERE)
 import build as buildbox  # noqa: E402
 import classbook  # noqa: E402
 import course  # noqa: E402
+import leakguard  # noqa: E402
 import report  # noqa: E402
 import rubric  # noqa: E402
 import submission  # noqa: E402
+import symbols  # noqa: E402
 import tap  # noqa: E402
 import vm  # noqa: E402
 
@@ -107,7 +110,12 @@ def console_excerpt(console, lines=30):
 def build_part(part, part_src, src, out, kdir):
     """Copy a part's sources from part_src to src (with the grader's own
     files, which win over a student file of the same name) and build them in
-    the sandbox; the expected outputs land in out. Returns (status, log)."""
+    the sandbox; the expected outputs land in out. Then the part's tools
+    (part.json "tools": programs the tests run, such as part 3's
+    elevator-ctl) are built from the course's files alone, in a sandbox of
+    their own, so nothing the student submits (a Makefile that rewrites
+    files in the build folder, a header that shadows one the tools include)
+    can change them. Returns (status, log)."""
     submission.copy_part_sources(part_src, src)
     for rel in part.conf.get("grader_files", []):
         shutil.copy(os.path.join(part.path, rel), src)
@@ -116,8 +124,23 @@ def build_part(part, part_src, src, out, kdir):
     if os.path.isfile(course.path()):
         shutil.copy(course.path(), os.path.join(src, "course.conf"))
     os.makedirs(out, exist_ok=True)
-    return buildbox.run(src, out, out, build_commands(part.conf, kdir, out),
-                        part.conf["outputs"], part.build_timeout)
+    status, log = buildbox.run(src, out, out, build_commands(part.conf, kdir, out),
+                               part.conf["outputs"], part.build_timeout)
+    tools = part.conf.get("tools")
+    if not tools:
+        return status, log
+    with tempfile.TemporaryDirectory(prefix="tools-", dir=os.path.dirname(os.path.abspath(out))) as tmp:
+        tsrc, tbuild = os.path.join(tmp, "src"), os.path.join(tmp, "build")
+        os.makedirs(tsrc)
+        os.makedirs(tbuild)
+        for path in (tmp, tsrc, tbuild):
+            os.chmod(path, 0o755)   # the sandbox's build user copies and builds here
+        for rel in tools["files"]:
+            shutil.copy(os.path.join(part.path, rel), tsrc)
+        tstatus, tlog = buildbox.run(tsrc, tbuild, out, build_commands(tools, kdir, tbuild),
+                                     tools["outputs"], part.build_timeout)
+    log += "\n# The course's tools, built from the course's files only:\n" + tlog
+    return status or tstatus, log
 
 
 def new_test_result(part, spec, **fields):
@@ -151,12 +174,25 @@ class PartGrader:
         os.makedirs(self.logs, exist_ok=True)
         self.prepare_job()
         self.build()
-        self.run_rounds(results)
+        if self.check_symbols(results):
+            self.run_rounds(results)
         return self.result
+
+    def tampered(self, results, remaining, prefix, reasons):
+        """What the VM sent in this round cannot be trusted: every test of the
+        round scores 0, and the part is flagged for the TA."""
+        self.result.flags.append("results tampered: " + "; ".join(reasons[:5]))
+        for i in remaining:
+            r = results[i]
+            r.passed, r.status = False, "failed"
+            r.output = (f"results tampered: what the VM sent in {prefix} is not what the "
+                        f"grader's own agent writes ({reasons[0]}), so no test of that round "
+                        "counts. The course staff will review this submission.")
 
     def prepare_job(self):
         os.makedirs(self.job)
-        shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), self.job)
+        for name in ("guest-init.sh", "guest-agent.py"):
+            shutil.copy(os.path.join(ROOT, "vm", "guest", name), self.job)
         tests = os.path.join(self.job, "tests")
         shutil.copytree(os.path.join(self.part.path, "tests"), tests)
         # The hidden tests are root's: the build, as another user, may know
@@ -203,14 +239,40 @@ class PartGrader:
     def silence_limit(self, remaining):
         specs = [self.part.tests[i] for i in remaining]
 
-        def limit(stream_text):
-            if "@@boot" not in stream_text:
+        def limit(reader):
+            if not reader.started:
                 return BOOT_ALLOWANCE
-            done = len(tap.parse(stream_text).outcomes)
+            done = reader.results
             if done >= len(specs):
                 return 60
             return specs[done].timeout + (BATS_STARTUP if done == 0 else 5)
         return limit
+
+    def new_secret(self):
+        """A fresh key for one boot, in a file only root can read (the guest
+        agent reads it first; vm.boot removes it once the guest speaks)."""
+        key = secrets.token_bytes(32)
+        path = os.path.join(self.job, "secret")
+        if os.path.exists(path):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex() + "\n")
+        return key, path
+
+    def check_symbols(self, results):
+        """Before any boot: the module's kernel functions and its source.
+        A forbidden function means the part is not run at all."""
+        flags = symbols.check_part(os.path.join(self.job, "build"),
+                                   os.path.join(self.job, "src"), self.part.conf)
+        self.result.flags += flags
+        forbidden = [f for f in flags if not f.startswith("review:")]
+        for r in results if forbidden else []:
+            r.status, r.output = "not run", (
+                "not run: the module calls kernel functions that no assignment needs and that "
+                "could reach the grader's files or results, so it was not loaded: "
+                + "; ".join(forbidden))
+        return not forbidden
 
     def run_rounds(self, results):
         config = vm.VMConfig(self.assets["VMLINUX"], self.assets["INITRAMFS"],
@@ -226,15 +288,25 @@ class PartGrader:
             self.write_job_env(remaining)
             total = BOOT_ALLOWANCE + 60 + sum(self.part.tests[i].timeout + 5 for i in remaining)
             prefix = f"round{round_no}"
-            got = vm.boot(config, self.job, self.logs, self.silence_limit(remaining),
-                          total, prefix=prefix)
+            key, secret_path = self.new_secret()
+            reader = tap.Reader(key, [self.part.tests[i].title for i in remaining],
+                                self.part.conf.get("info_forms", []))
+            got = vm.boot(config, self.job, self.logs, reader, self.silence_limit(remaining),
+                          total, prefix=prefix, secret_path=secret_path)
+            if os.path.exists(secret_path):
+                os.unlink(secret_path)
             self.result.logs += [f"{self.rel_logs}/{prefix}.console", f"{self.rel_logs}/{prefix}.stream"]
-            stream = tap.parse(got.stream)
+            stream = reader.close()
             self.result.timings[prefix] = {"seconds": round(got.seconds, 2), **stream.uptimes}
-            self.result.notes += [i for i in stream.info if i not in self.result.notes]
             if stream.dmesg:
                 with open(os.path.join(self.logs, f"{prefix}.dmesg"), "w") as f:
                     f.write(stream.dmesg + "\n")
+            if got.over_cap:
+                stream.tampered.append(f"the VM wrote too much to {got.over_cap}; it was stopped")
+            if stream.tampered:
+                self.tampered(results, remaining, prefix, stream.tampered)
+                break
+            self.result.notes += [i for i in stream.info if i not in self.result.notes]
             by_title = {o.title: o for o in stream.outcomes}
             reported = [i for i in remaining if self.part.tests[i].title in by_title]
             for i in reported:
@@ -314,6 +386,10 @@ def reserve_out_dir(out_root, name):
     return path, previous
 
 
+# The distinctive lines of each part's hidden tests and hidden helpers
+# (leakguard.hidden_for_part), computed once per run by main().
+HIDDEN_LINES = {}
+
 # At most this many parts are graded at once, over all submissions (each in
 # its own VMs); main() sets it from --jobs.
 VM_SLOTS = threading.BoundedSemaphore(1)
@@ -368,6 +444,11 @@ def grade_submission(path, name, out_root, parts, assets):
                                       f"logs/{part.name}"))
         if graders:
             results, error = grade_parts(graders)
+    # Nothing of the hidden tests reaches what students see (every
+    # output, of every visibility: hidden tests' become visible once grades
+    # are published).
+    leakguard.guard(results, {p.name: HIDDEN_LINES.get(p.name) or leakguard.hidden_for_part(p)
+                              for p in parts})
     report.write_all(out_dir, name, results, time.monotonic() - start, error)
     if previous:
         note_regrade(out_dir, name, previous, results)
@@ -439,6 +520,7 @@ def main(argv):
     except GraderError as e:
         print(f"grader: {e}", file=sys.stderr)
         return 2
+    HIDDEN_LINES.update({p.name: leakguard.hidden_for_part(p) for p in parts})
     out_root = os.path.abspath(args.out)
     os.makedirs(out_root, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kmod-own-") as own:

@@ -3,7 +3,8 @@
 
 Gradescope unpacks the zip in /autograder/source, runs setup.sh once to build
 its image and run_autograder for every submission (gradescope/). The zip holds
-the grader, the VM scripts, every part's tests (hidden ones too) and
+the grader, the VM scripts, every part's tests/ whole (the hidden tests and
+the helpers only they run, "hidden_files" in part.json, too) and
 course.conf, under kmod-course/; never the reference solutions or the
 self-tests. It also carries Debian's archive keyring, which setup.sh checks
 the Debian packages with.

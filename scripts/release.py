@@ -4,14 +4,17 @@
 It holds the skeletons, Makefiles, tools, the public tests, the VM runner
 and the grader (so `make check`, `make shell` and `make submit` work), the
 handouts, and a student README. It never holds reference solutions, hidden
-tests or the grader's self-tests. kit.sha256 lists the files the grader owns,
-so `make submit` can warn when a student changed one.
+tests (neither their bodies in the suites nor the helpers only they run, a
+part's "hidden_files" in tests/part.json) or the grader's self-tests.
+kit.sha256 lists the files the grader owns, so `make submit` can warn when a
+student changed one.
 
 usage: release.py [--out FILE]
 """
 import argparse
 import hashlib
 import io
+import json
 import os
 import re
 import sys
@@ -48,15 +51,29 @@ def public_suite(text):
     return "".join(out)
 
 
+def hidden_files(part):
+    """The files of PART's tests/ that only hidden tests use ("hidden_files"
+    in tests/part.json), as paths relative to ROOT: never in the kit."""
+    with open(os.path.join(ROOT, part, "tests", "part.json"), encoding="utf-8") as f:
+        names = json.load(f).get("hidden_files", [])
+    hidden = {f"{part}/tests/{name}" for name in names}
+    for rel in sorted(hidden):
+        if not os.path.isfile(os.path.join(ROOT, rel)):
+            # A renamed helper must not ship under its new name unnoticed.
+            sys.exit(f"release.py: {rel} is listed in hidden_files but does not exist")
+    return hidden
+
+
 def part_files(part):
     """(path in the repository, path in the kit, replacement text or None)."""
     base = os.path.join(ROOT, part)
+    hidden = hidden_files(part)
     for folder, dirs, files in os.walk(base):
         dirs[:] = sorted(d for d in dirs if not SKIP.search(d))
         for name in sorted(files):
             path = os.path.join(folder, name)
             rel = os.path.relpath(path, ROOT)
-            if SKIP.search(rel):
+            if SKIP.search(rel) or rel in hidden:
                 continue
             if rel.endswith(".bats"):
                 with open(path, encoding="utf-8") as f:

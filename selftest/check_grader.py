@@ -11,7 +11,16 @@ reference part folder (skeleton files + solution/), preceded by header lines
     May-fail: TITLE             a test that may fail too, or not: for a race,
                                 which of the tests reading concurrently
                                 catches it depends on timing
+    Expect-flag: TEXT           the part must be flagged with a flag holding TEXT
+                                (without this line, the part must have no flag)
+    Expect-absent: TEXT         TEXT appears nowhere in results.json (a forged
+                                note, a forged result's wording)
 selftest/PART/skeleton.expect holds the same header lines for the skeleton.
+
+Every graded submission's outputs must also be well-formed and hold nothing
+hidden: junit.xml parses, report.txt has no ESC or other control byte,
+results.json is under 1 MB, and no distinctive line of the part's hidden
+tests or hidden helper files appears in results.json.
 
 With part 2 it also grades the hostile archives of hostile_archives.py
 (../ and absolute paths, links, devices, junk, size and file-count limits, a
@@ -29,6 +38,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -42,23 +53,37 @@ TEST_KEYS = {"name": str, "number": str, "score": (int, float), "max_score": (in
              "status": str, "output": str, "visibility": str, "tags": list}
 
 
+@dataclass
+class Expectations:
+    breaks: str = ""
+    fails: set = field(default_factory=set)
+    messages: list = field(default_factory=list)
+    may_fail: set = field(default_factory=set)
+    flags: list = field(default_factory=list)
+    absent: list = field(default_factory=list)
+
+
 def read_expectations(path):
-    breaks, fails, messages, may_fail = "", set(), [], set()
+    e = Expectations()
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.startswith("--- "):
                 break
             key, _, value = line.rstrip("\n").partition(": ")
             if key == "Breaks":
-                breaks = value
+                e.breaks = value
             elif key == "Expect-fail":
-                fails.add(value)
+                e.fails.add(value)
             elif key == "May-fail":
-                may_fail.add(value)
+                e.may_fail.add(value)
             elif key == "Expect-message":
                 title, _, text = value.partition(" :: ")
-                messages.append((title, text))
-    return breaks, fails, messages, may_fail
+                e.messages.append((title, text))
+            elif key == "Expect-flag":
+                e.flags.append(value)
+            elif key == "Expect-absent":
+                e.absent.append(value)
+    return e
 
 
 def make_variant(part, patch, dest):
@@ -93,29 +118,91 @@ def check_schema(data):
     return problems
 
 
-def judge(name, results_path, part, expect_fail, messages, may_fail=frozenset()):
+def hidden_material(part):
+    """Distinctive lines (24+ characters, stripped) of the part's hidden tests
+    and hidden helper files that appear nowhere in its public material,
+    computed here on its own (not with the grader's leak guard)."""
+    tests_dir = os.path.join(ROOT, part, "tests")
+    with open(os.path.join(tests_dir, "part.json"), encoding="utf-8") as f:
+        hidden_files = json.load(f).get("hidden_files", [])
+    hidden, public = set(), set()
+    with open(os.path.join(tests_dir, part + ".bats"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    in_hidden = in_body = False
+    for line in lines:
+        if line.startswith("# grade:"):
+            in_hidden = "visibility=hidden" in line
+        elif line.startswith("@test "):
+            in_body = True
+        (hidden if in_body and in_hidden else public).add(line.strip())
+        if line == "}":
+            in_body = False
+    for name in os.listdir(tests_dir):
+        path = os.path.join(tests_dir, name)
+        if os.path.isfile(path) and not name.endswith(".bats"):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                (hidden if name in hidden_files else public).update(
+                    line.strip() for line in f.read().splitlines())
+    return {line for line in hidden - public if len(line) >= 24}
+
+
+def check_outputs(folder, hidden):
+    """Problems with one submission's output files, whatever it submitted."""
+    problems = []
+    try:
+        ET.parse(os.path.join(folder, "junit.xml"))
+    except ET.ParseError as e:
+        problems.append(f"junit.xml does not parse: {e}")
+    with open(os.path.join(folder, "report.txt"), "rb") as f:
+        report = f.read()
+    bad = sorted({b for b in report if b < 0x20 and b not in (0x09, 0x0a)})
+    if bad:
+        problems.append(f"report.txt holds control bytes {bad}")
+    size = os.path.getsize(os.path.join(folder, "results.json"))
+    if size > 1024 * 1024:
+        problems.append(f"results.json is {size} bytes (over 1 MB)")
+    with open(os.path.join(folder, "results.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    texts = [data.get("output", "")] + [t.get("output", "") for t in data.get("tests", [])]
+    leaked = sorted({line for line in hidden for text in texts if line in text})
+    if leaked:
+        problems.append(f"hidden-test text in results.json: {leaked[:3]}")
+    return problems
+
+
+def judge(name, results_path, part, e, hidden=frozenset()):
     """Compare one graded submission with its expectations; return problems."""
     with open(results_path, encoding="utf-8") as f:
         data = json.load(f)
-    problems = check_schema(data)
+    problems = check_schema(data) + check_outputs(os.path.dirname(results_path), hidden)
     prefix = part + ": "
     tests = {t["name"][len(prefix):]: t for t in data["tests"] if t["name"].startswith(prefix)}
-    unknown = (expect_fail | may_fail) - set(tests) - {"*"}
+    unknown = (e.fails | e.may_fail) - set(tests) - {"*"}
     if unknown:
         problems.append(f"expects failures of tests that do not exist: {sorted(unknown)}")
     for title, test in tests.items():
-        should_fail = "*" in expect_fail or title in expect_fail
+        should_fail = "*" in e.fails or title in e.fails
         failed = test["status"] != "passed"
-        if should_fail != failed and not (failed and title in may_fail):
+        if should_fail != failed and not (failed and title in e.may_fail):
             verdict = "passed" if not failed else "failed"
             wanted = "fail" if should_fail else "pass"
             first = test["output"].strip().splitlines()[:6]
             problems.append(f"'{title}' {verdict}, should {wanted}" +
                             ("".join("\n      | " + line for line in first) if first else ""))
-    for title, text in messages:
-        for name in (list(tests) if title == "*" else [title]):
-            if name in tests and text not in tests[name]["output"]:
-                problems.append(f"'{name}': output lacks {text!r}")
+    for title, text in e.messages:
+        for tname in (list(tests) if title == "*" else [title]):
+            if tname in tests and text not in tests[tname]["output"]:
+                problems.append(f"'{tname}': output lacks {text!r}")
+    flags = data.get("extra_data", {}).get("flags", {}).get(part, [])
+    for text in e.flags:
+        if not any(text in flag for flag in flags):
+            problems.append(f"not flagged {text!r} (flags: {flags})")
+    if not e.flags and flags:
+        problems.append(f"flagged, should not be: {flags}")
+    raw = json.dumps(data)
+    for text in e.absent:
+        if text in raw or json.dumps(text)[1:-1] in raw:
+            problems.append(f"results.json holds {text!r}")
     score = data["score"]
     most = sum(t["max_score"] for t in data["tests"])
     return problems, f"{score}/{most}"
@@ -157,8 +244,9 @@ def main(argv):
     for part in parts:
         number = part[4:].split("_")[0]
         variants_dir = os.path.join(HERE, part, "variants")
-        cases = {"reference": ("full marks", set(), [], set()),
+        cases = {"reference": Expectations("full marks"),
                  "skeleton": read_expectations(os.path.join(HERE, part, "skeleton.expect"))}
+        hidden = hidden_material(part)
         with tempfile.TemporaryDirectory(prefix="kmod-selftest-") as tmp:
             subs = []
             for patch in sorted(os.listdir(variants_dir)):
@@ -171,7 +259,7 @@ def main(argv):
             if part == HOSTILE_PART and not only:
                 # Archives that must be refused: graded with this part only.
                 for name, (path, breaks, message) in hostile_archives.make_all(tmp).items():
-                    cases[name] = (breaks, {"*"}, [("*", message)], set())
+                    cases[name] = Expectations(breaks, {"*"}, [("*", message)])
                     subs.append(path)
             out = os.path.join(args.out, part)
             cmd = [sys.executable, GRADE, "--parts", number, "--out", out, "--jobs", str(args.jobs),
@@ -181,11 +269,10 @@ def main(argv):
             if proc.returncode != 0:
                 print(f"check_grader: the grader failed on {part} (exit {proc.returncode})", file=sys.stderr)
                 failures += 1
-        for name, (breaks, expect_fail, messages, may_fail) in cases.items():
-            problems, score = judge(name, os.path.join(out, name, "results.json"), part,
-                                    expect_fail, messages, may_fail)
+        for name, e in cases.items():
+            problems, score = judge(name, os.path.join(out, name, "results.json"), part, e, hidden)
             failures += bool(problems)
-            rows.append((part, name, score, "ok" if not problems else "WRONG", breaks, problems))
+            rows.append((part, name, score, "ok" if not problems else "WRONG", e.breaks, problems))
     for path in hostile_archives.escaped():
         print(f"WRONG  a hostile archive wrote outside its folder: {path}")
         failures += 1

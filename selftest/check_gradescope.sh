@@ -23,7 +23,7 @@ DOCKER_CAPS=-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+s
 DOCKER_CAPS+=,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write
 # A line of part 2's hidden tests that a build must not be able to read.
 # shellcheck disable=SC2016
-HIDDEN_LINE='$CHECK tiny'
+HIDDEN_LINE='$HIDDEN tiny'
 failures=0
 checks=0
 

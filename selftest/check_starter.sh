@@ -26,6 +26,27 @@ python3 "$root/scripts/release.py" --out "$work/starter.tar.gz"
 tar -xzf "$work/starter.tar.gz" -C "$work"
 kit=$work/starter
 
+# The helpers only hidden tests run (tests/part.json: hidden_files) stay out.
+shipped_hidden=$(python3 - "$root" "$kit" <<'EOF'
+import json, os, sys
+root, kit = sys.argv[1:]
+for part in sorted(os.listdir(root)):
+    conf = os.path.join(root, part, "tests", "part.json")
+    if os.path.isfile(conf):
+        with open(conf) as f:
+            for name in json.load(f).get("hidden_files", []):
+                if os.path.lexists(os.path.join(kit, part, "tests", name)):
+                    print(f"{part}/tests/{name}")
+EOF
+)
+if [[ -z $shipped_hidden ]]; then
+	echo "ok     the kit holds no file only hidden tests use"
+else
+	echo "WRONG  the kit holds files only hidden tests use: ${shipped_hidden//$'
+'/ }"
+	failures=$((failures + 1))
+fi
+
 make -C "$kit" check >"$work/check.txt" 2>&1 || true
 expect "$work/check.txt" "/proc/timer does not exist after insmod" "make check explains the part 2 skeleton's failure"
 expect "$work/check.txt" "part1 makes 0 more system calls than empty, expected exactly 5" "make check explains the part 1 skeleton's failure"
@@ -42,6 +63,6 @@ make -C "$kit" submit >"$work/submit.txt" 2>&1 || { cat "$work/submit.txt"; fail
 expect "$work/submit.txt" "submit: sha256" "make submit writes a submission"
 expect "$work/submit.txt" "part2_timer/tests/timer_check.py belongs to the grader" "make submit warns about a changed grader file"
 
-checks=7
+checks=8
 echo "starter-kit: $((checks - failures)) passed, $failures failed"
 ((failures == 0))

@@ -26,13 +26,13 @@ class VariantsTest(unittest.TestCase):
                 with self.subTest(part=part, variant=patch), tempfile.TemporaryDirectory() as tmp:
                     check_grader.make_variant(part, os.path.join(variants, patch),
                                               os.path.join(tmp, part))
-                    breaks, fails, messages, may_fail = check_grader.read_expectations(
-                        os.path.join(variants, patch))
-                    self.assertTrue(breaks, "no Breaks: line")
-                    self.assertLessEqual(fails - {"*"}, titles)
-                    self.assertLessEqual(may_fail, titles)
-                    self.assertFalse(may_fail & fails, "a test both must and may fail")
-                    self.assertLessEqual({t for t, _ in messages} - {"*"}, titles)
+                    e = check_grader.read_expectations(os.path.join(variants, patch))
+                    self.assertTrue(e.breaks, "no Breaks: line")
+                    self.assertLessEqual(e.fails - {"*"}, titles)
+                    self.assertLessEqual(e.may_fail, titles)
+                    self.assertFalse(e.may_fail & e.fails, "a test both must and may fail")
+                    self.assertLessEqual({t for t, _ in e.messages} - {"*"}, titles)
+                    self.assertTrue(all(e.flags) and all(e.absent), "an empty Expect-flag/absent")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ load /job/lib/kmod
 
 MOD=my_timer
 CHECK="python3 $BATS_TEST_DIRNAME/timer_check.py"
+HIDDEN="python3 $BATS_TEST_DIRNAME/timer_hidden.py"
 
 part_is_clean() {
 	KMOD_LEFTOVER=/proc/timer
@@ -61,31 +62,31 @@ teardown() {
 # grade: points=10 visibility=hidden
 @test "elapsed time matches the real time between two reads" {
 	load_module "$MOD"
-	$CHECK elapsed
+	$HIDDEN elapsed
 }
 
 # grade: points=5 visibility=hidden
 @test "elapsed time is the difference of the two printed current times" {
 	load_module "$MOD"
-	$CHECK difference
+	$HIDDEN difference
 }
 
 # grade: points=10 visibility=hidden
 @test "reads through tiny buffers (dd bs=1) give the whole text" {
 	load_module "$MOD"
-	$CHECK tiny
+	$HIDDEN tiny
 }
 
 # grade: points=5 visibility=hidden timeout=120
 @test "concurrent readers all get well-formed text" {
 	load_module "$MOD"
-	$CHECK concurrent
+	$HIDDEN concurrent
 }
 
 # grade: points=5 visibility=hidden timeout=180
 @test "reading /proc/timer does not leak kernel memory" {
 	load_module "$MOD"
-	$CHECK leak
+	$HIDDEN leak
 }
 
 # grade: points=5 visibility=public

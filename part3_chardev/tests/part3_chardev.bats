@@ -12,6 +12,7 @@ load /job/lib/kmod
 
 MOD=elevator
 CHECK="python3 $BATS_TEST_DIRNAME/elevator_check.py"
+HIDDEN="python3 $BATS_TEST_DIRNAME/elevator_hidden.py"
 CTL="$KMOD_BUILD/elevator-ctl"
 PRODUCER="$KMOD_BUILD/producer"
 # The timings of the logic tests; elevator_check.py's FAST must agree.
@@ -67,7 +68,7 @@ kmalloc_objects() {
 heavy_workload() {
 	[[ -s $TRACE ]] && return 0
 	load_module "$MOD" "${FAST[@]}" || return 1
-	$CHECK workload "$TRACE"
+	$HIDDEN workload "$TRACE"
 	unload_module "$MOD"
 }
 
@@ -162,37 +163,37 @@ teardown() {
 # grade: points=5 visibility=hidden
 @test "a refused request changes nothing, unknown commands fail with ENOTTY, bad pointers with EFAULT" {
 	load_module "$MOD" "${FAST[@]}"
-	$CHECK errnos-more
+	$HIDDEN errnos-more
 }
 
 # grade: points=5 visibility=hidden timeout=150
 @test "heavy workload: never more passengers or weight on board than the limits" {
 	heavy_workload
-	$CHECK limits "$TRACE"
+	$HIDDEN limits "$TRACE"
 }
 
 # grade: points=5 visibility=hidden timeout=150
 @test "heavy workload: every read is consistent (load, counts and lists agree) and nobody is lost" {
 	heavy_workload
-	$CHECK consistent "$TRACE"
+	$HIDDEN consistent "$TRACE"
 }
 
 # grade: points=5 visibility=hidden timeout=150
 @test "heavy workload: passengers board on their floor in arrival order and get off at their destination" {
 	heavy_workload
-	$CHECK boarding "$TRACE"
+	$HIDDEN boarding "$TRACE"
 }
 
 # grade: points=5 visibility=hidden timeout=150
 @test "heavy workload: the elevator moves one floor at a time, each taking floor_ms" {
 	heavy_workload
-	$CHECK moves "$TRACE"
+	$HIDDEN moves "$TRACE"
 }
 
 # grade: points=5 visibility=hidden timeout=150
 @test "heavy workload: everyone is delivered in time, then the elevator is IDLE" {
 	heavy_workload
-	run $CHECK delivered "$TRACE"
+	run $HIDDEN delivered "$TRACE"
 	printf '%s\n' "$output"
 	# Throughput and mean wait, for the report (no points).
 	local info
@@ -204,19 +205,19 @@ teardown() {
 # grade: points=5 visibility=hidden timeout=90
 @test "STOP: nobody boards, everyone on board is delivered, then OFFLINE, and START serves the rest" {
 	load_module "$MOD" floor_ms=300 load_ms=100
-	$CHECK stop
+	$HIDDEN stop
 }
 
 # grade: points=5 visibility=hidden timeout=90
 @test "at the default floor_ms and load_ms, the trip from floor 1 to 3 takes the real time" {
 	load_module "$MOD"
-	$CHECK realtime
+	$HIDDEN realtime
 }
 
 # grade: points=5 visibility=hidden timeout=120
 @test "concurrent producers and readers: no deadlock, no lost passenger, every read consistent" {
 	load_module "$MOD" floor_ms=10 load_ms=5
-	$CHECK concurrent
+	$HIDDEN concurrent
 }
 
 # grade: points=5 visibility=hidden timeout=90
@@ -224,7 +225,7 @@ teardown() {
 	local before after took started
 	before=$(kmalloc_objects)
 	load_module "$MOD"
-	$CHECK midtrip
+	$HIDDEN midtrip
 	"$PRODUCER" -n 2000 -s 11 >/dev/null ||
 		fail_because "the producer could not add 2000 waiting passengers"
 	started=$(date +%s%N)
