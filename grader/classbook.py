@@ -1,5 +1,13 @@
 """Per-class outputs of a grading run: the score table, grades.csv,
-summary.txt, the live progress line, and what a regrade changed."""
+summary.txt, the live progress line, and what a regrade changed.
+
+A submission's status (grades.csv, the table) says, first that applies:
+  grader error                         the grader itself failed
+  flagged: FIRST HARD FLAG (+N more)   a part has a hard flag (N: its other flags)
+  review: FIRST SOFT FLAG (+N more)    only soft flags ("review: ..."), as worded
+  graded (crashed) / graded (timeout)  a test crashed the VM or hung
+  graded
+"""
 import csv
 import json
 import os
@@ -7,7 +15,12 @@ import sys
 import time
 from collections import Counter
 
+import sanitize
+
 SHOWN_FAILURES = 10
+STATUS_FLAG_CAP = 200     # characters of the flag quoted in a status
+TABLE_STATUS_CAP = 70     # characters of a status in the printed table
+SOFT_FLAG = "review:"     # as report.SOFT_FLAG
 
 
 def load_class(out_root):
@@ -26,14 +39,55 @@ def load_class(out_root):
     return graded
 
 
-def status_of(data):
-    if data.get("extra_data", {}).get("grader_error"):
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value):
+    """A list of flags, whatever junk stands for it (None: none)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if v is not None]
+    return [value]
+
+
+def flags_of(data):
+    """[(part, flag)] from results.json's extra_data.flags, in part order;
+    whatever is not a part name with a list of strings is made one."""
+    flags = _dict(_dict(data).get("extra_data")).get("flags")
+    return [(sanitize.one_line(part, 100), sanitize.one_line(f, 1024))
+            for part, items in _dict(flags).items() for f in _as_list(items)]
+
+
+def crash_status(data):
+    """'grader error', 'graded (crashed)', 'graded (timeout)' or 'graded'
+    (what happened to the run, leaving flags aside)."""
+    if _dict(_dict(data).get("extra_data")).get("grader_error"):
         return "grader error"
-    statuses = {t.get("extra_data", {}).get("status") for t in data.get("tests", [])}
+    tests = _dict(data).get("tests")
+    statuses = {_dict(_dict(t).get("extra_data")).get("status")
+                for t in (tests if isinstance(tests, list) else [])}
     for word in ("crashed", "timeout"):
         if word in statuses:
             return f"graded ({word})"
     return "graded"
+
+
+def status_of(data):
+    """The status column: see the module's docstring."""
+    status = crash_status(data)
+    if status == "grader error":
+        return status
+    flags = [f for _, f in flags_of(data)]
+    hard = [f for f in flags if not f.startswith(SOFT_FLAG)]
+    if flags:
+        first = hard[0] if hard else flags[0]
+        if len(first) > STATUS_FLAG_CAP:
+            first = first[:STATUS_FLAG_CAP - 3] + "..."
+        more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
+        return f"flagged: {first}{more}" if hard else f"{first}{more}"
+    return status
 
 
 def part_scores(data, parts):
@@ -47,7 +101,11 @@ def print_table(graded, parts, stream=sys.stdout):
     for name, data in graded.items():
         cells = [f"{s[0]:g}/{s[1]:g}" if s else "-" for s in part_scores(data, parts)]
         most = sum(t["max_score"] for t in data["tests"])
-        table.append([name] + cells + [f"{data['score']:g}/{most:g}", status_of(data)])
+        status = status_of(data)
+        if len(status) > TABLE_STATUS_CAP:
+            status = status[:TABLE_STATUS_CAP - 3] + "..."
+        table.append([sanitize.one_line(name, 100)] + cells
+                     + [f"{data['score']:g}/{most:g}", status])
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=stream)
@@ -84,9 +142,24 @@ def write_summary(path, graded, parts):
         lines.append(f"  {count:>4}  {number:<5} {title}")
     if not failed:
         lines.append("  none")
-    trouble = [(name, status_of(data)) for name, data in graded.items() if status_of(data) != "graded"]
+    trouble = [(name, crash_status(data)) for name, data in graded.items()
+               if crash_status(data) != "graded"]
     lines += ["", "submissions that crashed, hung or broke the grader:"]
-    lines += [f"  {name}: {status}" for name, status in trouble] or ["  none"]
+    lines += ([f"  {sanitize.one_line(name, 100)}: {status}" for name, status in trouble]
+              or ["  none"])
+    lines += ["", "flagged submissions:"]
+    flagged = 0
+    for name, data in graded.items():
+        flags = flags_of(data)
+        if not flags:
+            continue
+        flagged += 1
+        lines.append(f"  {sanitize.one_line(name, 100)}: {status_of(data)}")
+        for part, flag in flags:
+            word = "review" if flag.startswith(SOFT_FLAG) else "FLAGGED"
+            lines.append(f"    {word}  {part}: {flag}")
+    if not flagged:
+        lines.append("  none")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -114,7 +187,7 @@ class Progress:
     a plain line per finished submission otherwise."""
 
     def __init__(self, total, stream=sys.stderr):
-        self.total, self.done, self.failures = total, 0, 0
+        self.total, self.done, self.failures, self.flagged = total, 0, 0, 0
         self.start = time.monotonic()
         self.stream = stream
         self.tty = stream.isatty()
@@ -125,12 +198,20 @@ class Progress:
             self.failures += 1
         elapsed = time.monotonic() - self.start
         eta = elapsed / self.done * (self.total - self.done)
+        flags = [f for r in results for f in _as_list(getattr(r, "flags", None))]
+        hard = [f for f in flags if not (isinstance(f, str) and f.startswith(SOFT_FLAG))]
+        if flags:
+            self.flagged += 1
         summary = ", ".join(f"{r.part} {r.score:g}/{r.max_score:g}" for r in results)
-        line = (f"[{self.done}/{self.total}] {name}: {summary}"
-                + (f" (grader error: {error})" if error else ""))
+        line = sanitize.one_line(
+            f"[{self.done}/{self.total}] {name}: {summary}"
+            + (f" (grader error: {error})" if error else "")
+            + (f" [flagged: {len(flags)} flag(s)]" if hard else
+               f" [review: {len(flags)} flag(s)]" if flags else ""), 1000)
         if self.tty:
             self.stream.write("\r\033[K" + line + "\n")
             self.stream.write(f"{self.done}/{self.total} done, {self.failures} crashed/errored, "
+                              f"{self.flagged} flagged, "
                               f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
             if self.done == self.total:
                 self.stream.write("\n")

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gue
 import records  # noqa: E402
 
 # bats' own stack trace of a failing test: noise next to our messages.
-TRACE = re.compile(r"^\s*\(?(from function|in test file) |^\s*`.*' failed$")
+TRACE = re.compile(r"^\s*\(?(from function|in test file) |^\s*`.*' failed( with status \d+)?$")
 RESULT = re.compile(r"^(not )?ok (\d+) (.*) in (\d+)ms(?: # skip(?: (.*))?)?$")
 LOOKS_LIKE_RESULT = re.compile(r"^(not )?ok \d+\b")
 PLAN = re.compile(r"^1\.\.(\d+)$")
