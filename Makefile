@@ -32,7 +32,7 @@ lint: deps
 		gradescope/setup.sh gradescope/run_autograder
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
-	$(PYTHON) -m py_compile grader/*.py selftest/*.py part*/tests/*.py vm/*.py scripts/*.py bench/*.py
+	$(PYTHON) -m py_compile grader/*.py grader/guest-lib/*.py selftest/*.py part*/tests/*.py vm/*.py vm/guest/*.py scripts/*.py bench/*.py
 
 unit: deps
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
