@@ -33,7 +33,8 @@ kernel_log_excerpt() {
 # untrusted COMMAND...: run a student's program (or a tool that runs one,
 # such as strace) with only file descriptors 0-2 open, in a session of its
 # own: it cannot write into bats' results stream (fd 3) or any other
-# descriptor of the suite. Keep its output on files or /dev/null.
+# descriptor of the suite. Keep its output on files or /dev/null. COMMAND is
+# a program, not a shell function.
 untrusted() {
 	(
 		for fd in /proc/self/fd/*; do
@@ -56,8 +57,10 @@ is_loaded() {
 # left the kernel dirty.
 kmod_setup() {
 	if [[ -e $KMOD_DIRTY_FLAG ]]; then
-		# fd 3 is bats' own output, which guest-init sends to the host.
+		# fd 3 is bats' own output, which the guest agent relays to the
+		# host; once it has sent this line, the agent powers the VM off.
 		echo "@@restart $(head -n 1 "$KMOD_DIRTY_FLAG")" >&3
+		sleep 10
 		sync
 		echo o >/proc/sysrq-trigger
 		sleep 60

@@ -49,9 +49,8 @@ require_file() {
 		fail_because "not run: $1 was not built, so it cannot be run (see the build test)."
 }
 
-limited() {
-	timeout -k 2 "$TIME_LIMIT" prlimit --nproc="$MAX_PROCESSES" --fsize="$MAX_OUTPUT" -- "$@"
-}
+# The limits a student's program runs under, as a command prefix.
+LIMITED=(timeout -k 2 "$TIME_LIMIT" prlimit --nproc="$MAX_PROCESSES" --fsize="$MAX_OUTPUT" --)
 
 # why_it_failed STATUS: the words for a program's exit status.
 why_it_failed() {
@@ -79,7 +78,7 @@ kill_leftovers() {
 run_ok() {
 	stage "$1" || return 1
 	local status=0 leftovers=""
-	(cd "$RUN" && untrusted limited setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+	(cd "$RUN" && untrusted "${LIMITED[@]}" setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
 		"./$1" </dev/null >"$RUN/out" 2>"$RUN/err") || status=$?
 	pgrep -u "$NOBODY" >/dev/null && leftovers="; it also left processes running (it must not fork)"
 	kill_leftovers
@@ -92,7 +91,7 @@ run_ok() {
 fresh_trace() {
 	stage "$1" || return 1
 	local status=0
-	(cd "$RUN" && untrusted limited strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >/dev/null 2>&1) ||
+	(cd "$RUN" && untrusted "${LIMITED[@]}" strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >/dev/null 2>&1) ||
 		status=$?
 	kill_leftovers
 	# A plain non-zero exit still gives a complete trace (the run tests judge
