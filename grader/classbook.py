@@ -11,6 +11,7 @@ A submission's status (grades.csv, the table) says, first that applies:
 import csv
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -18,6 +19,9 @@ from collections import Counter
 import sanitize
 
 SHOWN_FAILURES = 10
+# What grade.reserve_out_dir renames earlier results to: NAME.previous-STAMP[-N]
+# (a submission may itself be called "x.previous-final").
+EARLIER = re.compile(r"\.previous-\d{8}-\d{6}(-\d+)?$")
 STATUS_FLAG_CAP = 200     # characters of the flag quoted in a status
 TABLE_STATUS_CAP = 70     # characters of a status in the printed table
 SOFT_FLAG = "review:"     # as report.SOFT_FLAG
@@ -29,7 +33,7 @@ def load_class(out_root):
     graded = {}
     for name in sorted(os.listdir(out_root)):
         path = os.path.join(out_root, name, "results.json")
-        if ".previous-" in name or not os.path.isfile(path):
+        if EARLIER.search(name) or not os.path.isfile(path):
             continue
         try:
             with open(path, encoding="utf-8") as f:

@@ -39,6 +39,13 @@ import vm  # noqa: E402
 
 BOOT_ALLOWANCE = 90      # seconds from qemu start to the guest's first word
 BATS_STARTUP = 20        # seconds bats may take before its first test ends
+# What the suites' "kernel log is clean" test looks for (kmod.bash
+# kernel_log_is_clean), applied on the host to a VM that ended early on a
+# test's request: that VM's log counts too.
+DIRTY_LOG = re.compile(r"\] (.*BUG:|Oops:|WARNING:|general protection fault|Call Trace:|"
+                       r"watchdog: |INFO: task .* blocked for more than|"
+                       r"list_(add|del) corruption|kernel BUG at)")
+ALLOWED_TAINT = 4096 | 8192      # O (out-of-tree) and E (unsigned module)
 CRASH_MARKERS = re.compile(
     r"(BUG:|Oops|WARNING:|Kernel panic|general protection fault|"
     r"watchdog: BUG|INFO: task .* blocked|Call Trace:|RIP:)")
@@ -280,6 +287,7 @@ class PartGrader:
         remaining = list(range(len(self.part.tests)))
         crashes = []      # (title, excerpt)
         restarts = []     # why a test's mess needed a fresh VM
+        dirty_rounds = []  # (round, why): a VM that ended early with a dirty kernel log
         round_no = 0
         while remaining:
             round_no += 1
@@ -328,6 +336,9 @@ class PartGrader:
             if stream.restart:
                 # A test left something behind; the rest runs in a fresh VM.
                 restarts.append(stream.restart)
+                dirty = self.dirty_log(stream)
+                if dirty:
+                    dirty_rounds.append((prefix, dirty))
                 remaining = unreported
                 continue
             culprit = unreported[0]
@@ -348,15 +359,29 @@ class PartGrader:
             self.result.notes.append(
                 f"{len(restarts)} test(s) left the kernel dirty, so the next test ran in a "
                 f"fresh VM; first: {restarts[0]}")
+        why_dirty = ""
         if crashes:
             first_title, first_text = crashes[0]
-            for spec, r in zip(self.part.tests, results):
-                if spec.fails_after_crash and r.passed:
-                    r.passed, r.status = False, "failed"
-                    r.output = (f"the kernel crashed or hung during '{first_title}', "
-                                f"so it did not stay clean:\n{first_text}")
+            why_dirty = (f"the kernel crashed or hung during '{first_title}', "
+                         f"so it did not stay clean:\n{first_text}")
+        elif dirty_rounds:
+            first_round, first_text = dirty_rounds[0]
+            why_dirty = (f"the kernel log of the VM that ran the tests before a restart "
+                         f"({first_round}) shows problems:\n{first_text}")
+        for spec, r in zip(self.part.tests, results):
+            if why_dirty and spec.fails_after_crash and r.passed:
+                r.passed, r.status, r.output = False, "failed", why_dirty
+        if crashes:
             self.result.notes.append(
                 f"the VM crashed or hung {len(crashes)} time(s); see the round*.console logs")
+
+    @staticmethod
+    def dirty_log(stream):
+        """Why a VM that ended on a test's request did not stay clean, or ""."""
+        bad = [line for line in stream.kernel_log if DIRTY_LOG.search(line)][:20]
+        if stream.tainted & ~ALLOWED_TAINT:
+            bad.append(f"the kernel is tainted ({stream.tainted})")
+        return "\n".join(bad)
 
     @staticmethod
     def crash_text(got):
@@ -406,6 +431,8 @@ def grade_parts(graders):
                 return grader.run(), ""
             except (GraderError, OSError, subprocess.SubprocessError) as e:
                 return grader.result, f"{grader.part.name}: {e}"
+            except Exception as e:  # noqa: BLE001 - one part's bug must not stop the class
+                return grader.result, f"{grader.part.name}: internal error {type(e).__name__}: {e}"
     longest_first = sorted(graders, key=lambda g: -len(g.part.tests))
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(graders)) as pool:
         futures = {g.part.name: pool.submit(run, g) for g in longest_first}

@@ -14,9 +14,10 @@ the bodies of its hidden @tests and every line of the files its part.json
 names in "hidden_files" (a missing one is an error, except in the starter
 kit, whose suites keep hidden tests only as stubs and which has none of
 those files: nothing hidden runs there). A line is distinctive when,
-normalized (ANSI sequences and control characters removed, whitespace
-collapsed, stripped), it has at least MIN_LINE characters, at least
-MIN_ALNUM letters or digits (a row of "=" is not evidence of anything),
+normalized (ANSI sequences and control characters removed, NFKC, case
+folded, only letters and digits kept: so changing case, spacing,
+punctuation or slipping in zero-width characters does not hide a line), it
+has at least MIN_LINE characters, at least MIN_LETTERS letters,
 and does not occur anywhere in the public material (the rest of the bats
 file, with every test's @test line: titles are public; the part's other
 tests/ files; grader/guest-lib/).
@@ -38,6 +39,7 @@ test outputs and notes withheld (WITHHELD), and is flagged
 """
 import os
 import sys
+import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -47,8 +49,8 @@ import rubric  # noqa: E402
 import sanitize  # noqa: E402
 
 GUEST_LIB = os.path.join(HERE, "guest-lib")
-MIN_LINE = 24          # characters of a distinctive line, normalized
-MIN_ALNUM = 10         # letters or digits in it
+MIN_LINE = 16          # letters and digits of a distinctive line, normalized
+MIN_LETTERS = 6        # letters in it (a row of digits is not evidence of anything)
 MAX_FILE = 8 << 20     # bytes read of one file of tests/ or guest-lib/
 REDACTED = "[redacted: text of a hidden test]"
 FLAG_REDACTED = "a flag quoted text of a hidden test: redacted"
@@ -74,13 +76,14 @@ class Unavailable:
 
 
 def normalize(line):
-    """A line as compared: no ANSI sequences or control characters, runs of
-    whitespace one space, no leading or trailing whitespace."""
-    return " ".join(sanitize.strip(line).split())
+    """A line as compared: no ANSI sequences or control characters, NFKC,
+    case folded, letters and digits only."""
+    text = unicodedata.normalize("NFKC", sanitize.strip(line)).casefold()
+    return "".join(c for c in text if c.isalnum())
 
 
 def _distinctive(line):
-    return len(line) >= MIN_LINE and sum(c.isalnum() for c in line) >= MIN_ALNUM
+    return len(line) >= MIN_LINE and sum(c.isalpha() for c in line) >= MIN_LETTERS
 
 
 def _read_lines(path):

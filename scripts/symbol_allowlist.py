@@ -56,6 +56,8 @@ COMMON = {
         single_open single_open_size single_release seq_open seq_open_private
         __seq_open_private seq_release seq_release_private
         seq_list_start seq_list_start_head seq_list_next""",
+    "calendar time": """
+        rtc_time64_to_tm time64_to_tm""",
     "procfs": """
         proc_create proc_create_data proc_create_single_data proc_create_seq_private
         proc_mkdir proc_mkdir_mode proc_mkdir_data proc_remove remove_proc_entry
@@ -179,7 +181,10 @@ CHARDEV_KTHREAD = {
         _dev_info _dev_notice _dev_warn _dev_err __dynamic_dev_dbg""",
     "kernel threads": """
         kthread_create_on_node kthread_stop kthread_should_stop wake_up_process
-        kthread_park kthread_unpark kthread_should_park __kthread_should_park kthread_parkme""",
+        kthread_park kthread_unpark kthread_should_park __kthread_should_park kthread_parkme
+        __put_task_struct yield""",
+    "ids": """
+        ida_alloc_range ida_free ida_destroy""",
 }
 
 ALTERNATIVES = {"part2_timer": COMMON, "part3_chardev": {**COMMON, **CHARDEV_KTHREAD}}

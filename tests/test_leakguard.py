@@ -104,18 +104,18 @@ class HiddenLinesTest(unittest.TestCase):
 
     def test_distinctive_hidden_lines(self):
         self.assertIsInstance(self.lines, set)
-        self.assertIn(SECRET_BODY_LINE, self.lines)
-        self.assertIn(SECRET_LINE, self.lines)
-        self.assertIn('python3 "$BATS_TEST_DIRNAME/secret_helper.py" --compare-against-the-wall-clock',
-                      self.lines)
+        self.assertIn(leakguard.normalize(SECRET_BODY_LINE), self.lines)
+        self.assertIn(leakguard.normalize(SECRET_LINE), self.lines)
+        self.assertIn(leakguard.normalize(
+            'python3 "$BATS_TEST_DIRNAME/secret_helper.py" --compare-against-the-wall-clock'),
+            self.lines)
 
     def test_public_short_and_plain_lines_are_left_out(self):
         for line in self.lines:
             self.assertGreaterEqual(len(line), leakguard.MIN_LINE)
-            self.assertEqual(line, " ".join(line.split()))
-        self.assertNotIn("x = 1", self.lines)
-        self.assertNotIn("# " + "=" * 64, self.lines)
-        self.assertNotIn('load_module "$MOD"', self.lines)
+            self.assertEqual(line, leakguard.normalize(line))
+        for plain in ("x = 1", "# " + "=" * 64, 'load_module "$MOD"'):
+            self.assertNotIn(leakguard.normalize(plain), self.lines)
         # Titles are public (the starter kit's stubs show them).
         self.assertFalse(any("@test" in line for line in self.lines))
         with open(os.path.join(self.part.path, "tests", "timer_check.py"), encoding="utf-8") as f:
@@ -134,7 +134,7 @@ class HiddenLinesTest(unittest.TestCase):
             f.write('        fail_because "not run: $1.ko was not built, so it cannot be tested '
                     '(see the build test)."\n')
         lines = leakguard.hidden_for_part(self.part)
-        self.assertIn(SECRET_LINE, lines)
+        self.assertIn(leakguard.normalize(SECRET_LINE), lines)
         self.assertFalse(any(line.startswith("LINE = re.compile") for line in lines))
         self.assertFalse(any("cannot be tested" in line for line in lines))
 
@@ -142,7 +142,7 @@ class HiddenLinesTest(unittest.TestCase):
         # part.tests holds only the public tests (--public): the hidden ones
         # are read from the bats file all the same.
         self.assertTrue(all(t.visibility == "public" for t in self.part.tests))
-        self.assertIn(SECRET_BODY_LINE, self.lines)
+        self.assertIn(leakguard.normalize(SECRET_BODY_LINE), self.lines)
 
     def test_starter_kit_stubs_give_an_empty_set(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -156,7 +156,7 @@ class HiddenLinesTest(unittest.TestCase):
 
 
 class RedactTest(unittest.TestCase):
-    LINES = {SECRET_BODY_LINE, SECRET_LINE}
+    LINES = {leakguard.normalize(SECRET_BODY_LINE), leakguard.normalize(SECRET_LINE)}
 
     def test_kernel_log_line_embedding_a_hidden_line(self):
         text = ("insmod my_timer.ko failed: File exists\nKernel log:\n"
@@ -167,6 +167,12 @@ class RedactTest(unittest.TestCase):
         self.assertEqual(out.splitlines(), [
             "insmod my_timer.ko failed: File exists", "Kernel log:", leakguard.REDACTED,
             "[   12.345679] my_timer: current time: 1700000000.123456789"])
+
+    def test_case_punctuation_and_zero_width_characters_do_not_hide_it(self):
+        for mangled in (SECRET_LINE.upper(), SECRET_LINE.replace("_", "\u200b_"),
+                        SECRET_LINE.replace(", ", ";"), SECRET_LINE.replace("a", "\uff41")):
+            out, hits = leakguard.redact(f"[ 1.0] x: {mangled}", self.LINES)
+            self.assertEqual(hits, 1, mangled)
 
     def test_spacing_tabs_and_escapes_do_not_hide_it(self):
         mangled = SECRET_LINE.replace(" ", " \t  ").replace("(", "\x1b[1m(\x1b[0m")
@@ -187,7 +193,7 @@ class RedactTest(unittest.TestCase):
         for pad in range(40):
             line = "p" * pad + SECRET_LINE + "s" * (pad % 7)
             self.assertEqual(leakguard.redact(line, self.LINES)[1], 1, pad)
-            self.assertEqual(leakguard.redact(line[:-1 - pad % 7] if pad % 7 else line[:-1],
+            self.assertEqual(leakguard.redact(line.replace("after_ns", "after_xs"),
                                               self.LINES)[1], 0, pad)
 
     def test_short_lines_given_directly(self):

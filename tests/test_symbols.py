@@ -38,6 +38,25 @@ def read_bytes(path):
         return f.read()
 
 
+def rebind_local(path, name):
+    """Set the binding of the symbol called name to LOCAL, in place."""
+    data = bytearray(read_bytes(path))
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shnum, = struct.unpack_from("<H", data, 0x3C)
+    headers = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + 64 * i) for i in range(shnum)]
+    for sh in headers:
+        if sh[1] != 2:                   # SHT_SYMTAB
+            continue
+        strtab = headers[sh[6]]
+        for off in range(sh[4], sh[4] + sh[5], 24):
+            st_name, = struct.unpack_from("<I", data, off)
+            start = strtab[4] + st_name
+            if data[start:start + len(name) + 1] == name + b"\0":
+                data[off + 4] &= 0x0F     # binding 0: LOCAL
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def calls(*names, weak=(), data=()):
     """C code that calls each name (an undefined function), references weak
     ones weakly, reads data ones (undefined variables), and defines a few
@@ -63,6 +82,23 @@ class UndefinedSymbolsTest(unittest.TestCase):
                                                 data=["jiffies"]))
         self.assertEqual(symbols.undefined_symbols(ko),
                          {"filp_open", "_printk", "maybe_there", "jiffies"})
+
+    def test_undefined_symbols_rebound_local_still_count(self):
+        # A Makefile can rebind an import to LOCAL after the link; the
+        # kernel's loader resolves it all the same.
+        ko = compile_c(self.tmp, "m.ko", calls("filp_open", "kfree"))
+        rebind_local(ko, b"filp_open")
+        out = subprocess.run(["readelf", "-s", ko], stdout=subprocess.PIPE, text=True).stdout
+        self.assertRegex(out, r"LOCAL\s+DEFAULT\s+UND filp_open")
+        self.assertIn("filp_open", symbols.undefined_symbols(ko))
+
+    def test_names_in_the_versions_section_count(self):
+        # modpost's __versions: 64-byte entries, a crc then the name.
+        entry = struct.pack("<Q", 0x1234) + b"kernel_read".ljust(56, b"\0")
+        code = ('__attribute__((section("__versions"), used)) static const char v[] = "'
+                + "".join(f"\\x{b:02x}" for b in entry) + '";\nint f(void) { return 0; }\n')
+        ko = compile_c(self.tmp, "v.ko", code)
+        self.assertIn("kernel_read", symbols.undefined_symbols(ko))
 
     def test_object_without_imports(self):
         ko = compile_c(self.tmp, "empty.o", "int x = 3;\nint f(void) { return x; }\n")
@@ -238,7 +274,7 @@ class CheckTest(unittest.TestCase):
         with open(os.path.join(self.src, "a.c"), "w") as f:
             f.write("int f(void)\n{\n\treturn current->comm[0];\n}\n")
         self.assertEqual(symbols.check_part(self.build, self.src, self.conf), [
-            "review: a.ko is not a kernel module the grader can read (not a 64-bit ELF file)",
+            "unreadable module: a.ko is not a kernel module the grader can check (not a 64-bit ELF file), so it was not loaded",
             "review: a.c:3: reads current->comm (code that behaves differently depending on who reads it)",
         ])
 
@@ -278,6 +314,10 @@ class SourceScanTest(unittest.TestCase):
             "__get_task_comm(buf, 16, p)": "calls __get_task_comm",
             "current->real_parent": "reads ->real_parent",
             "t->parent": "reads ->parent",
+            "(*t).real_parent": "names real_parent",
+            "list_for_each_entry(p, &t->tasks, tasks)": "walks the task list (->tasks",
+            "current->mm": "reads current->mm",
+            "#define CAT(a, b) a##b": "pastes tokens with ##",
             "mm->arg_start": "command line or environment (mm->arg_start)",
             "mm->env_start": "command line or environment (mm->env_start)",
             "utsname()->nodename": "calls utsname()",

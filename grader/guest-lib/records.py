@@ -35,7 +35,7 @@ MAX_TEXT = 4096          # characters of one relayed line; the rest is cut
 # C0 and C1 controls (tab kept), DEL, and what Python or a terminal treats
 # as a line end: NEL, LS, PS.
 _UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
-RECORD = re.compile(r"^([0-9a-f]{%d}) (\d+) ([A-Z]) (.*)$" % TAG_DIGITS)
+RECORD = re.compile(r"^([0-9a-f]{%d}) (\d{1,12}) ([A-Z]) (.*)$" % TAG_DIGITS)
 
 
 def _escape_char(match):

@@ -131,12 +131,15 @@ def delivery_bound_s(count, floor_ms, load_ms):
 
 
 def write_trace(path, status, samples, floor_ms):
+    """One "=== T0 T1" line per sample, then its /proc text with every line
+    behind "| " (split on "\n" only): no text the module prints can look
+    like a separator."""
     with open(path + ".tmp", "w") as f:
         f.write(f"status {status}\nfloor_ms {floor_ms}\n")
         for s in samples:
-            f.write(f"=== {s.t0:.6f} {s.t1:.6f}\n{s.text}")
-            if not s.text.endswith("\n"):
-                f.write("\n")
+            f.write(f"=== {s.t0:.6f} {s.t1:.6f}\n")
+            text = s.text[:-1] if s.text.endswith("\n") else s.text
+            f.write("".join(f"| {line}\n" for line in text.split("\n")))
     os.rename(path + ".tmp", path)
 
 
@@ -145,13 +148,13 @@ def read_trace(path):
         status = f.readline().split(" ", 1)[1].strip()
         floor_ms = int(f.readline().split()[1])
         samples, text, times = [], [], None
-        for line in f.read().splitlines(keepends=True):
+        for line in f.read().split("\n"):
             if line.startswith("=== "):
                 if times:
                     samples.append((times, "".join(text)))
                 times, text = [float(x) for x in line.split()[1:3]], []
-            else:
-                text.append(line)
+            elif line.startswith("| "):
+                text.append(line[2:] + "\n")
         if times:
             samples.append((times, "".join(text)))
     parsed = []

@@ -80,6 +80,8 @@ def relay_lines(fd, port, channel):
         for line in lines:
             port.send(channel, line.decode("utf-8", "backslashreplace"))
             if line.startswith(b"@@restart "):
+                # This VM's kernel log still counts: send it before the end.
+                send_kernel_log(port)
                 power_off()
         while len(pending) > MAX_LINE:
             port.send(channel, pending[:MAX_LINE].decode("utf-8", "backslashreplace"))
