@@ -58,3 +58,30 @@ class GuestAgentTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+UNTRUSTED_SUITE = r'''
+load "$KMOD_LIB/kmod"
+@test "a program run through untrusted has fds 0-2 only, in a session of its own" {
+	exec 5>/dev/null
+	run untrusted timeout 10 bash -c '{ echo x >&3; } 2>/dev/null && echo fd3-open
+		{ echo x >&5; } 2>/dev/null && echo fd5-open
+		ps -o sid= -p $$'
+	[[ $status -eq 0 ]]
+	[[ $output != *open* ]]
+	[[ $(echo $output) != "$(echo $(ps -o sid= -p $$))" ]]
+}
+'''
+
+
+@unittest.skipUnless(shutil.which("bats") and shutil.which("ps"), "bats is installed by make deps")
+class UntrustedTest(unittest.TestCase):
+    def test_untrusted_closes_descriptors_and_starts_a_session(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            suite = os.path.join(tmp, "u.bats")
+            with open(suite, "w") as f:
+                f.write(UNTRUSTED_SUITE)
+            proc = subprocess.run(["bats", "--tap", suite], stdout=subprocess.PIPE, text=True,
+                                  timeout=60, env=dict(os.environ, KMOD_LIB=os.path.join(
+                                      ROOT, "grader", "guest-lib")))
+        self.assertEqual(proc.returncode, 0, proc.stdout)
