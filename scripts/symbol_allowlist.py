@@ -232,23 +232,6 @@ def read_conf(part):
         return json.load(f)
 
 
-def expectations(path):
-    """(Breaks text, Expect-fail titles, Expect-flag texts) of a variant's header."""
-    breaks, fails, flags = "", set(), []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("--- "):
-                break
-            key, _, value = line.rstrip("\n").partition(": ")
-            if key == "Breaks":
-                breaks = value
-            elif key == "Expect-fail":
-                fails.add(value)
-            elif key == "Expect-flag":
-                flags.append(value)
-    return breaks, fails, flags
-
-
 def sources(part):
     """[(name, kind, patch or None, expectation)] for the reference, the
     skeleton and each variant; expectation: "builds" (expected to build),
@@ -261,10 +244,10 @@ def sources(part):
         for patch in sorted(os.listdir(variants)):
             if patch.endswith(".patch"):
                 path = os.path.join(variants, patch)
-                breaks, fails, flags = expectations(path)
+                e = check_grader.read_expectations(path)
                 found.append((patch[:-len(".patch")], "variant", path, {
-                    "builds": "*" not in fails, "flags": flags,
-                    "hostile": bool(flags) or breaks.lower().startswith("hostile")}))
+                    "builds": "*" not in e.fails, "flags": e.flags,
+                    "hostile": bool(e.flags) or e.breaks.lower().startswith("hostile")}))
     return found
 
 
