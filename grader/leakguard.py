@@ -38,6 +38,7 @@ test outputs and notes withheld (WITHHELD), and is flagged
 "hidden-test text could not be checked (REASON): outputs and notes withheld".
 """
 import os
+import re
 import sys
 import unicodedata
 
@@ -173,8 +174,20 @@ def hidden_lines(part_dir, bats_path, tests, hidden_files):
             except OSError:
                 continue      # unreadable public material: then it is not public
     everything_public = "\n".join(normalize(line) for line in public)
-    return {line for line in map(normalize, secret)
+    return {line for line in (normalize(code_of(s)) for s in secret)
             if _distinctive(line) and line not in everything_public}
+
+
+# A string literal on one line (Python or shell, either quote).
+_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def code_of(line):
+    """A hidden line without the contents of its string literals: those are
+    the checks' messages, which students are meant to read (a failure says
+    "elapsed must be the time since the previous read"); what is hidden is
+    the code around them."""
+    return _LITERAL.sub('""', line)
 
 
 def hidden_for_part(part):
