@@ -2,7 +2,6 @@
 students see, public text stays, and the guard fails closed."""
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -12,7 +11,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "grader"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import leakguard  # noqa: E402
+import release  # noqa: E402  (the starter kit's own stub cutting)
 import report  # noqa: E402
 import rubric  # noqa: E402
 
@@ -55,7 +56,7 @@ def make_part(root, secret_test=True, secret_file=True, hidden_files=("secret_he
     if secret_test:
         text += SECRET_TEST
     if stubs:
-        text = stub_suite(text)
+        text = release.public_suite(text)
     with open(bats, "w", encoding="utf-8") as f:
         f.write(text)
     if secret_file:
@@ -67,23 +68,6 @@ def make_part(root, secret_test=True, secret_file=True, hidden_files=("secret_he
     # With --public, grade.py keeps only the public tests in part.tests.
     public = [t for t in rubric.parse(bats) if t.visibility == "public"]
     return types.SimpleNamespace(name=PART, path=part_dir, bats=bats, tests=public, conf=conf)
-
-
-def stub_suite(text):
-    """What the starter kit keeps of the hidden tests (as scripts/release.py
-    does): the grade line and a '# hidden @test "TITLE"' comment."""
-    out, skipping = [], False
-    for line in text.splitlines(keepends=True):
-        if re.match(r"^#\s*grade:.*\bvisibility=hidden\b", line):
-            skipping = True
-            out.append(line)
-        elif not skipping:
-            out.append(line)
-        elif line.startswith("@test"):
-            out.append("# hidden " + line.split("{")[0].rstrip() + "\n")
-        elif line.rstrip("\n") == "}":
-            skipping = False
-    return "".join(out)
 
 
 def result(outputs, notes=()):
@@ -125,7 +109,7 @@ class HiddenLinesTest(unittest.TestCase):
             public = "\n".join(" ".join(line.split()) for line in f)
         with open(self.part.bats, encoding="utf-8") as f:
             suite = f.read()
-        public_suite = "\n".join(" ".join(line.split()) for line in stub_suite(suite).splitlines())
+        public_suite = "\n".join(" ".join(line.split()) for line in release.public_suite(suite).splitlines())
         for line in self.lines:
             self.assertNotIn(line, public)
             self.assertNotIn(line, public_suite)
