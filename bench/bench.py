@@ -127,30 +127,52 @@ class Measurement(grade.PartGrader):
                     os.path.join(self.job, "tests", self.part.name + ".bats"))
 
 
-def measure(assets, tmp, parallel, number, bats, title, timeout=600):
-    """Run bench/BATS (one test, TITLE) against part NUMBER's reference in
-    `parallel` VMs at once (load makes the VM noisy); returns the MEASURE
-    lines they printed."""
+def measure_lines(stream_path):
+    """The MEASURE lines a measurement printed to fd 3, from the records of
+    its results stream ("TAG SEQ CHANNEL TEXT", grader/guest-lib/records.py)."""
+    lines = []
+    with open(stream_path, errors="replace") as f:
+        for record in f:
+            fields = record.rstrip("\n").split(" ", 3)
+            if len(fields) == 4 and fields[2] == "T" and fields[3].startswith("MEASURE"):
+                lines.append(fields[3])
+    return lines
+
+
+def measure_one(assets, base, part, src_part, bats):
+    """Run bench/BATS against the part folder SRC_PART in one VM; return
+    its MEASURE lines."""
+    work = os.path.join(base, "work")
+    os.makedirs(work)
+    os.chmod(base, 0o711)
+    os.chmod(work, 0o711)
+    m = Measurement(part, assets, src_part, work, os.path.join(base, "logs"), "logs")
+    m.bats = bats
+    m.run()
+    return measure_lines(os.path.join(base, "logs", "round1.stream"))
+
+
+def measurement_part(number, title, timeout):
+    """Part NUMBER with its suite cut to one test (the measurement's)."""
     part = grade.discover_parts([number])[0]
     part.tests = part.tests[:1]
     part.tests[0].title = title
     part.tests[0].timeout = timeout
+    return part
+
+
+def measure(assets, tmp, parallel, number, bats, title, timeout=600):
+    """Run bench/BATS (one test, TITLE) against part NUMBER's reference in
+    `parallel` VMs at once (load makes the VM noisy); returns the MEASURE
+    lines they printed."""
+    part = measurement_part(number, title, timeout)
     lines = []
 
     def one(i):
         base = os.path.join(tmp, f"measure{number}-{i}")
         src = os.path.join(base, "src")
         grade.assemble("reference", src, [part])
-        work = os.path.join(base, "work")
-        os.makedirs(work)
-        os.chmod(base, 0o711)
-        os.chmod(work, 0o711)
-        m = Measurement(part, assets, os.path.join(src, part.name), work,
-                        os.path.join(base, "logs"), "logs")
-        m.bats = bats
-        m.run()
-        with open(os.path.join(base, "logs", "round1.stream")) as f:
-            lines.extend(line.strip() for line in f if line.startswith("MEASURE"))
+        lines.extend(measure_one(assets, base, part, os.path.join(src, part.name), bats))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(parallel)]
     for t in threads:

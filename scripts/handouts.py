@@ -40,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 import course  # noqa: E402
 import rubric  # noqa: E402
+import vm  # noqa: E402
 
 ASSIGNMENTS = os.path.join(ROOT, "assignments")
 CSS = os.path.join(ASSIGNMENTS, "handout.css")
@@ -241,6 +242,26 @@ def course_banner(conf):
     return '<p class="course">' + " · ".join(html.escape(p) for p in parts) + "</p>\n"
 
 
+# --- facts of the grading VM, for {{GRADING_*}} placeholders -------------------------
+
+def grading_facts():
+    """What the handouts state about the grading VM, read from where the
+    grader keeps it (grader/vm.py, grader/guest-lib/kmod.bash), so that a
+    handout cannot say one thing while the grader does another."""
+    flags = vm.KERNEL_CMDLINE.split()
+    hung = next(f.split("=", 1)[1] for f in flags if f.startswith("sysctl.kernel.hung_task_timeout_secs="))
+    shown = [f for f in flags if f.split("=", 1)[0] in
+             ("oops", "panic_on_warn", "softlockup_panic", "hung_task_panic", "preempt")]
+    with open(os.path.join(ROOT, "grader", "guest-lib", "kmod.bash"), encoding="utf-8") as f:
+        flood = re.search(r"KMOD_LOG_FLOOD:-(\d+)", f.read()).group(1)
+    return {
+        "GRADING_KERNEL_FLAGS": " ".join(shown + [f"hung_task_timeout_secs={hung}"]),
+        "GRADING_HUNG_TASK_SECS": hung,
+        "GRADING_VM_CPUS": str(vm.VMConfig.cpus),
+        "GRADING_LOG_FLOOD": flood,
+    }
+
+
 # --- one handout -------------------------------------------------------------------
 
 def prepare(source, conf, load_specs=suite_specs):
@@ -248,7 +269,7 @@ def prepare(source, conf, load_specs=suite_specs):
     with open(source, encoding="utf-8") as f:
         text = f.read()
     where = shown(source)
-    text = fill_template(text, conf, where)
+    text = fill_template(text, {**grading_facts(), **conf}, where)
     text = fill_rubrics(text, load_specs, where)
     title, text = find_title(text)
     args = []

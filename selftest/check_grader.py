@@ -15,6 +15,8 @@ reference part folder (skeleton files + solution/), preceded by header lines
                                 (without this line, the part must have no flag)
     Expect-absent: TEXT         TEXT appears nowhere in results.json (a forged
                                 note, a forged result's wording)
+    Expect-note: TEXT           results.json's output (where the part's notes
+                                are) holds TEXT
 selftest/PART/skeleton.expect holds the same header lines for the skeleton.
 
 Every graded submission's outputs must also be well-formed and hold nothing
@@ -61,6 +63,7 @@ class Expectations:
     may_fail: set = field(default_factory=set)
     flags: list = field(default_factory=list)
     absent: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
 
 def read_expectations(path):
@@ -83,6 +86,8 @@ def read_expectations(path):
                 e.flags.append(value)
             elif key == "Expect-absent":
                 e.absent.append(value)
+            elif key == "Expect-note":
+                e.notes.append(value)
     return e
 
 
@@ -203,6 +208,9 @@ def judge(name, results_path, part, e, hidden=frozenset()):
     for text in e.absent:
         if text in raw or json.dumps(text)[1:-1] in raw:
             problems.append(f"results.json holds {text!r}")
+    for text in e.notes:
+        if text not in data.get("output", ""):
+            problems.append(f"no note {text!r} in results.json's output")
     score = data["score"]
     most = sum(t["max_score"] for t in data["tests"])
     return problems, f"{score}/{most}"

@@ -52,14 +52,23 @@ require_file() {
 # The limits a student's program runs under, as a command prefix.
 LIMITED=(timeout -k 2 "$TIME_LIMIT" prlimit --nproc="$MAX_PROCESSES" --fsize="$MAX_OUTPUT" --)
 
-# why_it_failed STATUS: the words for a program's exit status.
+# why_it_failed STATUS: the words for a program's exit status. Under
+# timeout, 124 is the time limit; 129..192 is death by signal STATUS-128
+# (139 SIGSEGV, 134 SIGABRT, 137 SIGKILL after the time limit's TERM,
+# 153 SIGXFSZ: the file size limit); anything else is the program's own
+# exit status (return -1 from main() is 255).
 why_it_failed() {
 	case $1 in
 	124 | 137) echo "did not finish within $TIME_LIMIT s (an endless loop, or waiting for input?)" ;;
 	153) echo "wrote more than $MAX_OUTPUT bytes of output and was stopped" ;;
 	139) echo "crashed with a segmentation fault (SIGSEGV)" ;;
 	134) echo "aborted (SIGABRT)" ;;
-	*) if (($1 > 128)); then echo "was killed by signal $(($1 - 128))"; else echo "exited with status $1, expected 0"; fi ;;
+	255) echo "exited with status 255, expected 0 (return -1 from main() gives 255)" ;;
+	*) if (($1 > 128 && $1 <= 128 + 64)); then
+		echo "was killed by signal $(($1 - 128))"
+	else
+		echo "exited with status $1, expected 0"
+	fi ;;
 	esac
 }
 
@@ -87,16 +96,41 @@ run_ok() {
 	[[ -z $leftovers ]] || fail_because "$1 exited 0 but left processes running: it must not fork"
 }
 
-# fresh_trace PROGRAM: strace it as nobody into $TRACES/PROGRAM.trace.
+# fresh_trace PROGRAM: strace it as nobody into $TRACES/PROGRAM.trace, with
+# stdin from /dev/null and stdout and stderr into a file, as make traces
+# does (where stdout goes changes the calls of a program that prints, so
+# the student's count is the grader's). A run that ends with
+# exit_group() gives a complete trace whatever its exit status (the run
+# tests judge that); a time-out or a death by signal does not.
 fresh_trace() {
 	stage "$1" || return 1
 	local status=0
-	(cd "$RUN" && untrusted "${LIMITED[@]}" strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >/dev/null 2>&1) ||
+	(cd "$RUN" && untrusted "${LIMITED[@]}" strace -u nobody -o "$TRACES/$1.trace" "./$1" </dev/null >"$RUN/$1.out" 2>&1) ||
 		status=$?
 	kill_leftovers
-	# A plain non-zero exit still gives a complete trace (the run tests judge
-	# exit statuses); a time-out or a signal does not.
-	((status < 124)) || fail_because "running $1 under strace: $1 $(why_it_failed "$status")"
+	((status == 0)) || $CHECK complete "$TRACES/$1.trace" >/dev/null ||
+		fail_because "running $1 under strace: $1 $(why_it_failed "$status")"
+}
+
+# trace_if_possible PROGRAM: the path of a fresh, complete trace of PROGRAM,
+# or "-" when there can be none (it did not build, crashed or hung: other
+# tests take those points, and a submitted trace is then judged by its form).
+trace_if_possible() {
+	if fresh_trace "$1" 2>/dev/null; then
+		echo "$TRACES/$1.trace"
+	else
+		echo -
+	fi
+}
+
+# check_noting ARGS...: $CHECK ARGS, with its notes for the report
+# (lines "@@info ...", which must match part.json's info_forms) passed on.
+check_noting() {
+	local output status=0
+	output=$($CHECK "$@" 2>&1) || status=$?
+	printf '%s\n' "$output"
+	grep '^@@info ' <<<"$output" >&3 || true
+	return "$status"
 }
 
 # grade: points=10 visibility=public
@@ -128,14 +162,14 @@ fresh_trace() {
 	$CHECK extra "$TRACES/empty.trace" "$TRACES/part1.trace" "$N"
 }
 
-# grade: points=10 visibility=public
+# grade: points=10 visibility=public timeout=30
 @test "empty.trace is a strace of ./empty" {
-	$CHECK submitted empty "$KMOD_SRC/empty.trace"
+	check_noting submitted empty "$KMOD_SRC/empty.trace" "$(trace_if_possible empty)"
 }
 
-# grade: points=10 visibility=public
+# grade: points=10 visibility=public timeout=30
 @test "part1.trace is a strace of ./part1" {
-	$CHECK submitted part1 "$KMOD_SRC/part1.trace"
+	check_noting submitted part1 "$KMOD_SRC/part1.trace" "$(trace_if_possible part1)"
 }
 
 # grade: points=10 visibility=hidden timeout=30

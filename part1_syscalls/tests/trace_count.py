@@ -25,6 +25,9 @@ As a module:
     same_sequence(a, b)  -> (True, None) or (False, first differing index)
     align(a_names, b_names) -> [(mark, a_name, b_name), ...]
     side_by_side(a_names, b_names) -> two aligned columns, '+'/'-' marks
+    canonical(calls)     -> names with another C library's or stdout's
+                            differences taken out (EQUIVALENT_CALLS)
+    differences(a, b)    -> ["+name", "-name", ...] of canonical names
 
 What counts as one system call:
 
@@ -50,7 +53,8 @@ import sys
 
 __all__ = [
     "Call", "parse", "count", "names", "normalize", "same_sequence",
-    "align", "side_by_side", "read_trace",
+    "align", "side_by_side", "read_trace", "canonical", "differences",
+    "EQUIVALENT_CALLS", "STARTUP_CALLS", "OPTIONAL_CALLS",
 ]
 
 Call = collections.namedtuple("Call", "pid name args ret")
@@ -391,6 +395,84 @@ def side_by_side(a_names, b_names, a_title=None, b_title=None):
     for mark, x, y in rows:
         out.append(("%s %-*s  %s" % (mark, width, x or "", y or "")).rstrip())
     return "\n".join(out) + ("\n" if out else "")
+
+
+# --- Traces made with another C library or another stdout ---------------
+#
+# The same program, traced on another Linux system, can make differently
+# named calls for the same work, because the C library chose another call:
+# glibc 2.33 and later stat with newfstatat() where older ones used fstat();
+# sleep() became clock_nanosleep() instead of nanosleep(). canonical() maps
+# each such name to one name for the family.
+EQUIVALENT_CALLS = {
+    "nanosleep": "clock_nanosleep",
+    "stat": "newfstatat", "lstat": "newfstatat", "fstat": "newfstatat",
+    "statx": "newfstatat", "fstatat64": "newfstatat",
+    "open": "openat", "creat": "openat",
+    "access": "faccessat", "faccessat2": "faccessat",
+    "fork": "clone", "vfork": "clone", "clone3": "clone",
+    "waitpid": "wait4",
+    "pipe": "pipe2", "dup2": "dup3",
+    "getdents": "getdents64",
+    "select": "pselect6", "poll": "ppoll", "epoll_wait": "epoll_pwait",
+    "getrlimit": "prlimit64", "setrlimit": "prlimit64",
+    "readlink": "readlinkat", "unlink": "unlinkat", "rmdir": "unlinkat",
+    "mkdir": "mkdirat", "rename": "renameat2", "renameat": "renameat2",
+    "chmod": "fchmodat", "chown": "fchownat", "lchown": "fchownat",
+    "utime": "utimensat", "utimes": "utimensat", "futimesat": "utimensat",
+    "eventfd": "eventfd2", "inotify_init": "inotify_init1",
+    "signalfd": "signalfd4", "accept": "accept4",
+    "pread": "pread64", "pwrite": "pwrite64", "mmap2": "mmap",
+}
+
+# Calls the dynamic loader and the C library make before main() (or for
+# their own set-up on first use): which ones, and how many, depend on the
+# library's version and the system's files, not on the program.
+STARTUP_CALLS = frozenset("""
+    brk mmap munmap mprotect faccessat openat close read pread64 newfstatat
+    arch_prctl set_tid_address set_robust_list rseq prlimit64 getrandom
+    readlinkat uname futex rt_sigaction rt_sigprocmask
+""".split())
+
+# Calls one C library makes for a program's own work and another does not:
+# glibc 2.36 and later seed malloc's heap with getrandom() on first use.
+OPTIONAL_CALLS = frozenset(["getrandom"])
+
+# Where stdout goes changes the calls a stdio program makes: on a terminal
+# or /dev/null (character devices) glibc asks ioctl(1, TCGETS) whether it is
+# a terminal, and on a terminal it writes line by line. Traced programs
+# ought to have stdout on /dev/null (make traces, the grader), but a trace
+# made on the terminal is still a faithful trace.
+_TERMINAL_QUERY = re.compile(r"^[012], (?:TCGETS|TIOCGWINSZ|SNDCTL_TMR_TIMEBASE)")
+
+
+def canonical(calls):
+    """Names of CALLS with what a C library or stdout changes taken out:
+    equivalent names mapped to one, terminal queries on fds 0-2 dropped,
+    and consecutive write()s to the same fd counted as one."""
+    out = []
+    last_write_fd = None
+    for call in calls:
+        name = EQUIVALENT_CALLS.get(call.name, call.name)
+        args = call.args or ""
+        if name == "ioctl" and _TERMINAL_QUERY.match(args):
+            continue
+        if name == "write":
+            fd = args.split(",", 1)[0]
+            if fd == last_write_fd:
+                continue
+            last_write_fd = fd
+        else:
+            last_write_fd = None
+        out.append(name)
+    return out
+
+
+def differences(a_calls, b_calls):
+    """The calls (canonical names) only in A ("-name") or only in B ("+name"),
+    after aligning the two traces."""
+    return [f"-{x}" if mark == "-" else f"+{y}"
+            for mark, x, y in align(canonical(a_calls), canonical(b_calls)) if mark != " "]
 
 
 def read_trace(path):

@@ -4,19 +4,22 @@ exact clocks or many reads; run inside the grading VM while my_timer is
 loaded. They read and parse /proc/timer with timer_check.py's code. Not in
 the starter kit (tests/part.json: hidden_files).
 
-usage: timer_hidden.py elapsed|difference|tiny|concurrent|leak|measure
+usage: timer_hidden.py elapsed|difference|tiny|concurrent|leak|measure|measure_races
 
 Each check prints what it saw and, on failure, what was expected, then
 exits 1. Times are compared in integer nanoseconds (no float rounding).
-measure is not a grading check (bench/measure_timer.bats).
+measure and measure_races are not grading checks (bench/).
 """
+import collections
 import os
+import re
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import timer_check  # noqa: E402
-from timer_check import NS, PROC, CheckFailed, fmt, parse, read_once  # noqa: E402
+from timer_check import NS, PROC, CheckFailed, early_in_second, fmt, parse, read_once  # noqa: E402
 
 # How far a printed time may fall outside the interval in which the module
 # must have read its clock (docs/measurements.md: clock granularity and
@@ -24,37 +27,85 @@ from timer_check import NS, PROC, CheckFailed, fmt, parse, read_once  # noqa: E4
 SLACK_NS = 2_000_000
 DIFFERENCE_TOLERANCE_NS = 1_000_000
 LEAK_READS = 3000
+RACE_SECONDS = 0.5
+RACE_STALLS = 20
+NEGATIVE = re.compile(r"^elapsed time: -[0-9]+\.[0-9]+$", re.M)
 LEAK_OBJECTS = 1000
 
 
+def wait_for_phase(low_ns, high_ns):
+    """Wait until the clock's nanoseconds are between low_ns and high_ns."""
+    while not low_ns <= time.time_ns() % NS <= high_ns:
+        time.sleep(0.005)
+
+
+def second_of(ns):
+    return ns // NS
+
+
+def timed_reads():
+    """A baseline read, then three reads with gaps of 0.4 s and 0.3 s, the
+    first of them placed 0.72..0.78 s into a second. So the first gap ends
+    in the next second at a smaller nanosecond count (an elapsed time that
+    needs a borrow from the seconds, and not one of 0.5 s, where a wrong
+    borrow happens to give the right answer), the second gap stays within
+    one second (no borrow), and a module that measures from the first read
+    or from loading is off by the gaps before. Every run covers each case:
+    if the VM was too slow to land the reads where planned (judged by the
+    checker's own clock around each read), the sequence is made again.
+
+    Returns [(text, before, after)] for the baseline and the three reads."""
+    for _ in range(4):
+        reads = [read_once()]
+        wait_for_phase(720_000_000, 780_000_000)
+        reads.append(read_once())
+        time.sleep(0.4)
+        reads.append(read_once())
+        time.sleep(0.3)
+        reads.append(read_once())
+        (_, s1, e1), (_, s2, e2), (_, s3, _) = reads[1:]
+        if all(second_of(s) == second_of(e) for _, s, e in reads[1:]) \
+                and second_of(s2) == second_of(e1) + 1 and s1 % NS > e2 % NS \
+                and second_of(s3) == second_of(e2):
+            return reads
+    raise CheckFailed("the grading VM was too slow to place its reads within the second "
+                      "(a problem of the grader, not of your module): ask for a regrade")
+
+
 def check_elapsed():
-    read_once()
-    text1, s1, e1 = read_once()
-    time.sleep(1.0)
-    text2, s2, e2 = read_once()
-    parse(text1, want_elapsed=True, how="a read")
-    _, elapsed = parse(text2, want_elapsed=True, how="the read after sleeping 1 s")
-    low, high = s2 - e1 - SLACK_NS, e2 - s1 + SLACK_NS
-    print(f"elapsed printed {fmt(elapsed)}; between the two reads {fmt(s2 - e1)}..{fmt(e2 - s1)} s passed")
-    if not low <= elapsed <= high:
-        raise CheckFailed(f"after sleeping 1 s between two reads, elapsed time was {fmt(elapsed)}, "
-                          f"expected between {fmt(low)} and {fmt(high)}: elapsed must be the time "
-                          "since the previous read")
+    reads = timed_reads()
+    parse(reads[0][0], want_elapsed=None, how="the first read after loading")
+    for i in range(1, len(reads)):
+        _, s_prev, e_prev = reads[i - 1]
+        text, s, e = reads[i]
+        _, elapsed = parse(text, want_elapsed=True, how=f"read {i + 1} after loading")
+        low, high = s - e_prev - SLACK_NS, e - s_prev + SLACK_NS
+        print(f"read {i + 1}: elapsed printed {fmt(elapsed)}; since the previous read "
+              f"{fmt(s - e_prev)}..{fmt(e - s_prev)} s passed")
+        if not low <= elapsed <= high:
+            raise CheckFailed(f"read {i + 1} after loading printed elapsed time {fmt(elapsed)}, but "
+                              f"between {fmt(s - e_prev)} and {fmt(e - s_prev)} s had passed since "
+                              f"the previous read (reads {fmt(s_prev)} and {fmt(s)} on the VM's "
+                              "clock): elapsed must be the time since the previous read, for every "
+                              "read (also when the nanoseconds of the later time are smaller)")
 
 
 def check_difference():
-    time.sleep(0.5)
-    text1, _, _ = read_once()
-    time.sleep(0.3)
-    text2, _, _ = read_once()
-    current1, _ = parse(text1, want_elapsed=None, how="the first read after loading")
-    current2, elapsed = parse(text2, want_elapsed=True, how="the second read")
-    diff = current2 - current1
-    print(f"current times {fmt(current1)} and {fmt(current2)}, elapsed printed {fmt(elapsed)}")
-    if abs(elapsed - diff) > DIFFERENCE_TOLERANCE_NS:
-        raise CheckFailed(f"elapsed time {fmt(elapsed)} is not the difference of the two printed "
-                          f"current times ({fmt(current2)} - {fmt(current1)} = {fmt(diff)}): "
-                          "measure from the previous read, not from module load")
+    reads = timed_reads()
+    previous, _ = parse(reads[0][0], want_elapsed=None, how="the first read after loading")
+    for i in range(1, len(reads)):
+        current, elapsed = parse(reads[i][0], want_elapsed=True, how=f"read {i + 1} after loading")
+        diff = current - previous
+        print(f"read {i + 1}: current {fmt(current)}, previous {fmt(previous)}, "
+              f"elapsed printed {fmt(elapsed)}")
+        if abs(elapsed - diff) > DIFFERENCE_TOLERANCE_NS:
+            raise CheckFailed(f"read {i + 1} after loading printed elapsed time {fmt(elapsed)}, "
+                              "which is not the difference of its current time and the previous "
+                              f"read's ({fmt(current)} - {fmt(previous)} = {fmt(diff)}): measure "
+                              "from the previous read (not from loading or the first read), and "
+                              "when the nanoseconds go below zero, borrow one second "
+                              "(or use timespec64_sub())")
+        previous = current
 
 
 def read_in_pieces(size):
@@ -79,38 +130,113 @@ def check_tiny():
                           "one read (one open, many small read calls) must count once")
 
 
+def race_tool():
+    """timer-race, built with the course's tools (tests/part.json "tools")."""
+    return os.path.join(os.environ.get("KMOD_BUILD", "/job/build"), "timer-race")
+
+
+def unescape(text):
+    return re.sub(r"\\x([0-9a-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def racing_reads(seconds, stalls):
+    """Texts read by timer-race: STALLS reads stopped inside the module's
+    copy_to_user() while another read runs, then SECONDS of two threads,
+    one preempting the other."""
+    done = subprocess.run([race_tool(), str(seconds), str(stalls)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, errors="replace",
+                          timeout=seconds + 60)
+    if done.returncode != 0:
+        raise CheckFailed(f"the grader's timer-race tool failed: {done.stderr.strip()[:300]}")
+    texts = []
+    for line in done.stdout.splitlines():
+        who, _, rest = line.partition(" ")
+        if who == "reads":
+            continue
+        if rest.startswith("error "):
+            errno_value = int(rest.split()[1])
+            raise CheckFailed(f"while another process was reading {PROC} too, a read failed: "
+                              f"{os.strerror(errno_value)} (errno {errno_value})")
+        texts.append(unescape(rest))
+    return texts
+
+
+def chains_exactly():
+    """Whether, read after read with nothing in between, elapsed is exactly
+    the current time minus the previous read's: then "measured from the
+    same previous read" can be judged to the nanosecond. (A module that is
+    wrong here loses the elapsed tests' points, not these.)"""
+    early_in_second()
+    reads = [parse(read_once()[0], want_elapsed=None) for _ in range(3)]
+    return all(elapsed is not None and current - elapsed == reads[i - 1][0]
+               for i, (current, elapsed) in enumerate(reads) if i > 0)
+
+
+def race_findings(texts, exact):
+    """What reads that raced each other show, as (kind, message) pairs:
+    a negative elapsed time, the same text twice (a shared buffer), two
+    reads measured from the same read (a shared timestamp without a lock;
+    judged only if exact: see chains_exactly)."""
+    findings, seen, measured_from = [], set(), {}
+    for text in texts:
+        if NEGATIVE.search(text):
+            findings.append(("negative", f"a read racing another reader printed a negative "
+                             f"elapsed time: {text!r}. Take the time and update the previous "
+                             "read's time under one lock, so that reads are ordered"))
+            continue
+        current, elapsed = parse(text, want_elapsed=True, how="a read racing another reader")
+        if elapsed < 0:
+            findings.append(("negative", f"a read racing another reader printed a negative "
+                             f"elapsed time: {text!r}. Take the time and update the previous "
+                             "read's time under one lock, so that reads are ordered"))
+        if text in seen:
+            findings.append(("same-text", f"two reads racing each other got the very same text "
+                             f"{text!r}: readers share one buffer, and one reader overwrote it "
+                             "while the other was still copying it out. Give each open file its "
+                             "own text (file->private_data, or seq_file)"))
+        seen.add(text)
+        start = current - elapsed
+        if exact and start in measured_from:
+            findings.append(("same-start", f"two reads racing each other were both measured "
+                             f"from the same previous read (at {fmt(start)}): "
+                             f"{measured_from[start]!r} and {text!r}. One read used the previous "
+                             "read's time while another was replacing it: read and update it "
+                             "under a lock"))
+        measured_from[start] = text
+    return findings
+
+
 def check_concurrent():
     read_once()
-    readers, reads = 4, 150
-    children = []
-    for _ in range(readers):
-        rfd, wfd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(rfd)
-            message = b""
-            try:
-                for _ in range(reads):
-                    text, _, _ = read_once()
-                    _, elapsed = parse(text, want_elapsed=True, how="a concurrent read")
-                    if elapsed < 0:
-                        raise CheckFailed(f"a concurrent read printed a negative elapsed time: {text!r}")
-            except (CheckFailed, OSError) as e:
-                message = str(e).encode()
-            os.write(wfd, message)
-            os._exit(1 if message else 0)
-        os.close(wfd)
-        children.append((pid, rfd))
-    failures = []
-    for pid, rfd in children:
-        message = os.read(rfd, 4096).decode(errors="replace")
-        os.close(rfd)
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            failures.append(message or f"a reader process died (status {status})")
-    if failures:
-        raise CheckFailed(f"{len(failures)} of {readers} concurrent readers failed; first: {failures[0]}")
-    print(f"{readers} readers x {reads} reads: all well-formed")
+    exact = chains_exactly()
+    texts = racing_reads(RACE_SECONDS, RACE_STALLS)
+    findings = race_findings(texts, exact)
+    if findings:
+        # The finding that names the cause best: a shared buffer, then a
+        # shared timestamp, then a negative time (what either can cause).
+        order = ["same-text", "same-start", "negative"]
+        raise CheckFailed(min(findings, key=lambda f: order.index(f[0]))[1])
+    print(f"{len(texts)} reads, {RACE_STALLS} of them stopped in the middle while another read "
+          "ran, the others by two readers preempting each other: all well-formed, no text twice" + (", each measured from a different read" if exact else ""))
+
+
+def check_measure_races():
+    """Not a grading check: what the race check finds (bench/detection.py)."""
+    read_once()
+    exact = chains_exactly()
+    texts = racing_reads(RACE_SECONDS, RACE_STALLS)
+    try:
+        findings = race_findings(texts, exact)
+    except CheckFailed as e:
+        findings = [("malformed", str(e))]
+    kinds = collections.Counter(kind for kind, _ in findings)
+    try:
+        stalled = len(race_findings(texts[:2 * RACE_STALLS], exact))
+    except CheckFailed:
+        stalled = -1
+    print(f"MEASURE reads={len(texts)} exact={int(exact)} stall-findings={stalled} "
+          + " ".join(f"{k}={kinds[k]}" for k in ("malformed", "negative", "same-text", "same-start"))
+          + (f" first={findings[0][1][:200]!r}" if findings else ""))
 
 
 def slab_objects():

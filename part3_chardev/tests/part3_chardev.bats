@@ -263,7 +263,7 @@ teardown() {
 }
 
 # grade: points=5 visibility=public after-crash=fail
-@test "the kernel log shows no oops, BUG, WARNING or taint" {
+@test "the kernel log shows no oops, BUG, WARNING or flood, and no taint but O and E" {
 	require_built "$MOD"
 	kernel_log_is_clean
 }
