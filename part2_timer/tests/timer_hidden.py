@@ -11,6 +11,7 @@ exits 1. Times are compared in integer nanoseconds (no float rounding).
 measure and measure_races are not grading checks (bench/).
 """
 import collections
+import errno
 import os
 import re
 import subprocess
@@ -155,8 +156,11 @@ def racing_reads(seconds, stalls):
             continue
         if rest.startswith("error "):
             errno_value = int(rest.split()[1])
+            hint = (": copy_to_user() must not be called while holding a spinlock (it may "
+                    "have to wait for the reader's page; use a mutex, or copy after unlocking)"
+                    if errno_value == errno.EFAULT else "")
             raise CheckFailed(f"while another process was reading {PROC} too, a read failed: "
-                              f"{os.strerror(errno_value)} (errno {errno_value})")
+                              f"{os.strerror(errno_value)} (errno {errno_value}){hint}")
         texts.append(unescape(rest))
     return texts
 
@@ -179,16 +183,15 @@ def race_findings(texts, exact):
     judged only if exact: see chains_exactly)."""
     findings, seen, measured_from = [], set(), {}
     for text in texts:
+        negative = ("negative", f"a read racing another reader printed a negative elapsed "
+                    f"time: {text!r}. Take the time and update the previous read's time under "
+                    "one lock, so that reads are ordered")
         if NEGATIVE.search(text):
-            findings.append(("negative", f"a read racing another reader printed a negative "
-                             f"elapsed time: {text!r}. Take the time and update the previous "
-                             "read's time under one lock, so that reads are ordered"))
+            findings.append(negative)
             continue
         current, elapsed = parse(text, want_elapsed=True, how="a read racing another reader")
         if elapsed < 0:
-            findings.append(("negative", f"a read racing another reader printed a negative "
-                             f"elapsed time: {text!r}. Take the time and update the previous "
-                             "read's time under one lock, so that reads are ordered"))
+            findings.append(negative)
         if text in seen:
             findings.append(("same-text", f"two reads racing each other got the very same text "
                              f"{text!r}: readers share one buffer, and one reader overwrote it "
@@ -217,7 +220,8 @@ def check_concurrent():
         order = ["same-text", "same-start", "negative"]
         raise CheckFailed(min(findings, key=lambda f: order.index(f[0]))[1])
     print(f"{len(texts)} reads, {RACE_STALLS} of them stopped in the middle while another read "
-          "ran, the others by two readers preempting each other: all well-formed, no text twice" + (", each measured from a different read" if exact else ""))
+          "ran, the others by two readers preempting each other: all well-formed, no text twice"
+          + (", each measured from a different read" if exact else ""))
 
 
 def check_measure_races():

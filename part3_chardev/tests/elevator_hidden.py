@@ -14,6 +14,7 @@ usage: elevator_hidden.py COMMAND [ARGS]
   realtime              the trip 1 -> 3 at the default timings
   concurrent            producers and readers at once
   midtrip               START a loaded building; return once it moves
+  move_starts           return the moment a move has just begun (rmmod timing)
 
 Each check prints what it saw and, on failure, what was expected and why,
 then exits 1. The building's numbers come from /job/course.conf.
@@ -549,10 +550,27 @@ def check_midtrip():
     print(f"moving: {snapshot().summary()}")
 
 
+def check_move_starts():
+    """Return the moment a move has begun: a sample in UP or DOWN right after
+    one that was not, or that was on another floor. The thread has then
+    just gone to sleep for floor_ms, so an rmmod right now shows whether it
+    notices kthread_stop() at once or only when that sleep ends: the same
+    case every run, whatever the phase of the trip when this started."""
+    last = [snapshot()]
+
+    def begun(s):
+        prev, last[0] = last[0], s
+        return s.state in ("UP", "DOWN") and (prev.state != s.state or prev.floor != s.floor)
+
+    watch(begun, 30, "the start of a move", every=0.005)
+    print(f"a move has just begun: {last[0].summary()}")
+
+
 def main(argv):
     commands = {
         "errnos-more": check_errnos_more, "stop": check_stop, "realtime": check_realtime,
         "concurrent": check_concurrent, "midtrip": check_midtrip,
+        "move_starts": check_move_starts,
     }
     try:
         if argv and argv[0] in commands and len(argv) == 1:
