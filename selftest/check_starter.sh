@@ -54,6 +54,20 @@ expect "$work/check.txt" "part2_timer: 30/" "make check gives the part 2 skeleto
 expect "$work/check.txt" "no /dev/elevator after insmod" "make check explains the part 3 skeleton's failure"
 expect "$work/check.txt" "part3_chardev: 15/" "make check gives the part 3 skeleton its public baseline"
 
+# A part1 that prints (the variant prints_with_printf, which the grader gives
+# full marks): make count, on a terminal as a student runs it, counts what
+# the grader counts.
+python3 - "$root" "$work/printf" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1] + "/selftest")
+import check_grader
+check_grader.make_variant("part1_syscalls",
+                          sys.argv[1] + "/selftest/part1_syscalls/variants/prints_with_printf.patch", sys.argv[2])
+EOF
+cp "$work/printf/part1.c" "$kit/part1_syscalls/part1.c"
+script -qec "make -C '$kit/part1_syscalls' count" /dev/null >"$work/count.txt" 2>&1 || true
+expect "$work/count.txt" "OK: part1 makes 5 more system calls than empty" "make count on a terminal counts a printing part1 as the grader does"
+
 for part in "$root"/part*_*/; do
 	part=$(basename "$part")
 	[[ -d $root/$part/solution && -d $kit/$part ]] && cp "$root/$part/solution/"* "$kit/$part/"
@@ -63,6 +77,6 @@ make -C "$kit" submit >"$work/submit.txt" 2>&1 || { cat "$work/submit.txt"; fail
 expect "$work/submit.txt" "submit: sha256" "make submit writes a submission"
 expect "$work/submit.txt" "part2_timer/tests/timer_check.py belongs to the grader" "make submit warns about a changed grader file"
 
-checks=8
+checks=9
 echo "starter-kit: $((checks - failures)) passed, $failures failed"
 ((failures == 0))

@@ -241,5 +241,31 @@ class PrepareTest(unittest.TestCase):
             self.prepare("ok\n{{NOPE}}\n", {})
 
 
+class GradingFactsTest(unittest.TestCase):
+    """What the handouts say about the grading VM is what the grader does."""
+
+    def test_facts_come_from_the_grader(self):
+        import vm
+        facts = handouts.grading_facts()
+        for flag in facts["GRADING_KERNEL_FLAGS"].split():
+            name = flag.split("=", 1)[0]
+            if name == "hung_task_timeout_secs":
+                self.assertIn(f"sysctl.kernel.{flag}", vm.KERNEL_CMDLINE.split())
+            else:
+                self.assertIn(flag, vm.KERNEL_CMDLINE.split())
+        self.assertEqual(facts["GRADING_VM_CPUS"], str(vm.VMConfig.cpus))
+        with open(os.path.join(HERE, "..", "grader", "guest-lib", "kmod.bash")) as f:
+            self.assertIn(f"KMOD_LOG_FLOOD:-{facts['GRADING_LOG_FLOOD']}}}", f.read())
+
+    def test_real_handouts_fill_completely(self):
+        conf = handouts.load_conf()
+        for name in ("part1_syscalls", "part2_timer", "part3_chardev"):
+            source = os.path.join(HERE, "..", "assignments", name + ".md")
+            text, _ = handouts.prepare(source, conf)
+            self.assertNotIn("{{", text, name)
+        self.assertIn("preempt=full", handouts.prepare(
+            os.path.join(HERE, "..", "assignments", "part2_timer.md"), conf)[0])
+
+
 if __name__ == "__main__":
     unittest.main()
