@@ -7,7 +7,9 @@ Called by grader/run.sh, which installs dependencies and prepares the VM
 first; see docs/architecture.md.
 """
 import argparse
+import atexit
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -136,7 +138,46 @@ def build_part(part, part_src, src, out, kdir):
     tools = part.conf.get("tools")
     if not tools:
         return status, log
-    with tempfile.TemporaryDirectory(prefix="tools-", dir=os.path.dirname(os.path.abspath(out))) as tmp:
+    tstatus, tlog = build_tools(part, kdir, out)
+    log += "\n# The course's tools, built from the course's files only:\n" + tlog
+    return status or tstatus, log
+
+
+# The course's tools are the same for every submission: built once per
+# grader run for each content (files, commands, kernel tree), then copied.
+_TOOLS_BUILT = {}
+_TOOLS_LOCK = threading.Lock()
+
+
+def build_tools(part, kdir, out):
+    """Build part.json "tools" from the course's files alone, in a sandbox of
+    their own (or reuse this run's build of the very same files); copy the
+    outputs into out. Returns (status, log)."""
+    tools = part.conf["tools"]
+    digest = hashlib.sha256(json.dumps([tools, kdir]).encode())
+    for path in [os.path.join(part.path, rel) for rel in tools["files"]] + [course.path()]:
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                digest.update(f.read())
+    key = digest.hexdigest()
+    with _TOOLS_LOCK:
+        built = _TOOLS_BUILT.get(key)
+        if built is None:
+            built = _build_tools_now(part, tools, kdir)
+            _TOOLS_BUILT[key] = built
+    status, tlog, made = built
+    os.makedirs(out, exist_ok=True)
+    for name in tools["outputs"]:
+        if os.path.exists(os.path.join(made, name)):
+            shutil.copy2(os.path.join(made, name), os.path.join(out, name))
+    return status, tlog
+
+
+def _build_tools_now(part, tools, kdir):
+    made = tempfile.mkdtemp(prefix="kmod-tools-")
+    atexit.register(shutil.rmtree, made, True)
+    os.chmod(made, 0o755)
+    with tempfile.TemporaryDirectory(prefix="tools-") as tmp:
         tsrc, tbuild = os.path.join(tmp, "src"), os.path.join(tmp, "build")
         os.makedirs(tsrc)
         os.makedirs(tbuild)
@@ -144,10 +185,9 @@ def build_part(part, part_src, src, out, kdir):
             os.chmod(path, 0o755)   # the sandbox's build user copies and builds here
         for rel in tools["files"]:
             shutil.copy(os.path.join(part.path, rel), tsrc)
-        tstatus, tlog = buildbox.run(tsrc, tbuild, out, build_commands(tools, kdir, tbuild),
-                                     tools["outputs"], part.build_timeout)
-    log += "\n# The course's tools, built from the course's files only:\n" + tlog
-    return status or tstatus, log
+        status, tlog = buildbox.run(tsrc, tbuild, made, build_commands(tools, kdir, tbuild),
+                                    tools["outputs"], part.build_timeout)
+    return status, tlog, made
 
 
 def new_test_result(part, spec, **fields):
