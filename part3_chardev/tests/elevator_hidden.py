@@ -557,7 +557,9 @@ def check_midtrip():
         return s.state in ("UP", "DOWN") and prev.state not in ("UP", "DOWN") and s.riders
 
     watch(begun, 30, "the first move, with passengers on board", every=0.005)
-    print(f"a move has just begun: {last[0].summary()}")
+    s = last[0]
+    print(f"a move has just begun: {s.state} from floor {s.floor}, {len(s.riders)} on board, "
+          f"{s.nr_waiting} waiting")
 
 
 def main(argv):
