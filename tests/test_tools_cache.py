@@ -63,3 +63,33 @@ class ToolsCacheTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OnlyTestsTest(unittest.TestCase):
+    """--only-tests (the self-test's subsets): known titles only, suite order
+    kept, the suite's size kept so that the VM runs them by filter."""
+
+    def parts(self):
+        return grade.discover_parts([2])
+
+    def write(self, data):
+        f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        self.addCleanup(os.unlink, f.name)
+        import json
+        json.dump(data, f)
+        f.close()
+        return f.name
+
+    def test_cut_keeps_order_and_suite_size(self):
+        parts = self.parts()
+        titles = [t.title for t in parts[0].tests]
+        only = grade.read_only_tests(self.write({"v": [titles[5], titles[1]]}), parts)
+        cut = grade.cut_tests(parts, only["v"])
+        self.assertEqual([t.title for t in cut[0].tests], [titles[1], titles[5]])
+        self.assertEqual(cut[0].suite_size, parts[0].suite_size)
+        self.assertEqual(len(parts[0].tests), len(titles), "the original is not changed")
+        self.assertIs(grade.cut_tests(parts, None), parts)
+
+    def test_unknown_title_is_an_error(self):
+        with self.assertRaisesRegex(grade.GraderError, "no such test"):
+            grade.read_only_tests(self.write({"v": ["no such test at all"]}), self.parts())

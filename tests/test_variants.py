@@ -33,6 +33,12 @@ class VariantsTest(unittest.TestCase):
                     self.assertFalse(e.may_fail & e.fails, "a test both must and may fail")
                     self.assertLessEqual({t for t, _ in e.messages} - {"*"}, titles)
                     self.assertTrue(all(e.flags) and all(e.absent), "an empty Expect-flag/absent")
+                    if e.only:
+                        self.assertLessEqual(set(e.only), titles)
+                        self.assertNotIn("*", e.fails, "Only: with Expect-fail: *")
+                        self.assertLessEqual(e.fails | e.may_fail, set(e.only),
+                                             "an expected failure is not among the Only: tests")
+                        self.assertLessEqual({t for t, _ in e.messages} - {"*"}, set(e.only))
 
 
 if __name__ == "__main__":
