@@ -38,8 +38,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import elevator_check as ec  # noqa: E402
 
-MAX_PASSENGERS = int(ec.CONF.get("PART3_MAX_PASSENGERS", 5))
-MAX_WEIGHT = int(ec.CONF.get("PART3_MAX_WEIGHT", 750))
+PASSENGER_LIMIT = int(ec.CONF.get("PART3_MAX_PASSENGERS", 5))
+WEIGHT_LIMIT = int(ec.CONF.get("PART3_MAX_WEIGHT", 750))
 PARAMETERS = "/sys/module/elevator/parameters"
 # A kernel sleep may end up to one jiffy early (4 ms at HZ=250): allow two.
 JIFFY_SLACK_S = 0.010
@@ -61,10 +61,10 @@ def parameter(name):
 def one_read(s, requested):
     """The rules of a single read; the first one broken, or None."""
     weight = sum(ec.WEIGHT[p[0]] for p in s.riders)
-    if len(s.riders) > MAX_PASSENGERS or s.nr_riders > MAX_PASSENGERS:
-        return f"{max(len(s.riders), s.nr_riders)} passengers on board: at most {MAX_PASSENGERS}"
-    if max(weight, s.load) > MAX_WEIGHT:
-        return f"{max(weight, s.load)} lbs on board: at most {MAX_WEIGHT} lbs"
+    if len(s.riders) > PASSENGER_LIMIT or s.nr_riders > PASSENGER_LIMIT:
+        return f"{max(len(s.riders), s.nr_riders)} passengers on board: at most {PASSENGER_LIMIT}"
+    if max(weight, s.load) > WEIGHT_LIMIT:
+        return f"{max(weight, s.load)} lbs on board: at most {WEIGHT_LIMIT} lbs"
     if s.load != weight:
         return f"the load is {s.load} lbs, but those on board ({' '.join(s.riders)}) weigh {weight} lbs"
     if s.nr_riders != len(s.riders):
