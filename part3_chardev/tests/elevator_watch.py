@@ -5,8 +5,9 @@ after read of /proc/elevator, the rules the handout states.
 usage: elevator-watch [--count N] [--seed S] [--timeout SECONDS]
 
 The module must be loaded and OFFLINE (e.g. insmod elevator.ko floor_ms=100
-load_ms=50). elevator-watch adds N random passengers with the producer
-(the same generator the grader uses, seed S), STARTs the elevator and reads
+load_ms=50). elevator-watch requests the handout's boarding example (four
+bosses and a visitor on floor 1), adds N random passengers with the
+producer (the same generator the grader uses, seed S), STARTs the elevator and reads
 /proc/elevator every 25 ms until everybody has been delivered and the
 elevator is IDLE. Every read must show:
 
@@ -41,6 +42,10 @@ import elevator_check as ec  # noqa: E402
 PASSENGER_LIMIT = int(ec.CONF.get("PART3_MAX_PASSENGERS", 5))
 WEIGHT_LIMIT = int(ec.CONF.get("PART3_MAX_WEIGHT", 750))
 PARAMETERS = "/sys/module/elevator/parameters"
+# The handout's boarding example, first in line on floor 1: four bosses
+# (type 2) and a visitor (type 3); with the default weights not every boss
+# fits, so the weight limit is tested in every run.
+GROUP = [(3, 2)] * 4 + [(2, 3)]
 # A kernel sleep may end up to one jiffy early (4 ms at HZ=250): allow two.
 JIFFY_SLACK_S = 0.010
 
@@ -112,10 +117,17 @@ def watch(count, seed, timeout):
     if s.state != "OFFLINE" or s.total():
         raise Broken(f"start from a freshly loaded, OFFLINE and empty elevator; it is: {s.summary()}")
     moves = Moves(parameter("floor_ms"))
-    ec.produce(seed, count)
     dev = ec.Device()
-    ec.expect_call("START", dev.start(), 0)
+    for dest, kind in GROUP:
+        got = dev.request(1, dest, kind)
+        if got:
+            raise Broken(f"REQUEST 1 -> {dest} type {kind} failed: {ec.errname(got)}, expected 0")
+    ec.produce(seed, count)
+    got = dev.start()
+    if got:
+        raise Broken(f"START failed: {ec.errname(got)}, expected 0")
     dev.close()
+    count += len(GROUP)
     reads, started, prev = 0, time.monotonic(), s
     while True:
         try:
