@@ -84,11 +84,16 @@ def parse(text, want_elapsed, how="a read", strict=False):
     return values[0], (values[1] if want_elapsed else None)
 
 
+def wait_for_phase(low_ns, high_ns):
+    """Wait until the clock's nanoseconds are between low_ns and high_ns."""
+    while not low_ns <= time.time_ns() % NS <= high_ns:
+        time.sleep(0.005)
+
+
 def early_in_second():
     """Wait until the clock's nanoseconds are below 0.1 s, so the next read
     prints nanoseconds with leading zeros (an unpadded %ld shows then)."""
-    while not 10_000_000 <= time.time_ns() % NS <= 40_000_000:
-        time.sleep(0.005)
+    wait_for_phase(10_000_000, 40_000_000)
 
 
 def fmt(ns):

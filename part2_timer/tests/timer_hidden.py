@@ -20,7 +20,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import timer_check  # noqa: E402
-from timer_check import NS, PROC, CheckFailed, early_in_second, fmt, parse, read_once  # noqa: E402
+from timer_check import (NS, PROC, CheckFailed, early_in_second, fmt, parse,  # noqa: E402
+                         read_once, wait_for_phase)
 
 # How far a printed time may fall outside the interval in which the module
 # must have read its clock (docs/measurements.md: clock granularity and
@@ -32,12 +33,6 @@ RACE_SECONDS = 0.5
 RACE_STALLS = 20
 NEGATIVE = re.compile(r"^elapsed time: -[0-9]+\.[0-9]+$", re.M)
 LEAK_OBJECTS = 1000
-
-
-def wait_for_phase(low_ns, high_ns):
-    """Wait until the clock's nanoseconds are between low_ns and high_ns."""
-    while not low_ns <= time.time_ns() % NS <= high_ns:
-        time.sleep(0.005)
 
 
 def second_of(ns):

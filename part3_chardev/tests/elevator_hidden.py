@@ -28,12 +28,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from elevator_check import (  # noqa: E402
-    CONF, FAST, FLOORS, IOC_REQUEST, PROC, PRODUCER, WEIGHT, CheckFailed, Device, Timeout,
-    Unreadable, _ioc, expect_call, idle_and_empty, parse, produce, snapshot, watch)
+    CONF, FAST, FLOORS, IOC_REQUEST, JIFFY_SLACK, PROC, PRODUCER, WEIGHT, CheckFailed, Device,
+    Timeout, Unreadable, _ioc, expect_call, idle_and_empty, parse, produce, snapshot, watch)
 
-# A sleep of N ms in the kernel may end up to one jiffy (4 ms at HZ=250)
-# early when it starts between two ticks; allow two.
-JIFFY_SLACK = 0.010
 # Real-time check: how late an event may be seen (emulated VM, a sampling
 # period, scheduling; measured in docs/measurements.md).
 REALTIME_LATE_S = 0.6
