@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm demo test lint unit selftest starter config gradescope-check release gradescope bench handouts clean
+.PHONY: all deps vm demo test lint unit selftest shards starter config gradescope-check release gradescope bench handouts clean
 
 all: demo
 
@@ -25,20 +25,25 @@ vm: deps
 demo: deps
 	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))
 
-test: deps lint unit selftest starter config gradescope-check
+test: deps lint unit selftest shards starter config gradescope-check
 
 lint: deps
 	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run \
 		gradescope/setup.sh gradescope/run_autograder
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
-	$(PYTHON) -m py_compile grader/*.py grader/guest-lib/*.py selftest/*.py part*/tests/*.py vm/*.py vm/guest/*.py scripts/*.py bench/*.py
+	$(PYTHON) -m py_compile grader/*.py grader/merge grader/guest-lib/*.py selftest/*.py part*/tests/*.py vm/*.py vm/guest/*.py scripts/*.py bench/*.py
 
 unit: deps
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'
 
 selftest: deps
 	$(PYTHON) selftest/check_grader.py --jobs $(JOBS) $(if $(PARTS),--parts $(PARTS))
+
+# Grading in shards (grader/run.sh --shard K/N, then grader/merge) gives
+# the gradebook of one run, byte for byte: 4 part-1 submissions, one VM at a time.
+shards: deps
+	$(PYTHON) selftest/check_shards.py --jobs 1
 
 # The student workflow from the released kit: make check, make submit, graded.
 starter: deps

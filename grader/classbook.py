@@ -99,7 +99,8 @@ def part_scores(data, parts):
     return [scores.get(p.name) for p in parts]
 
 
-def print_table(graded, parts, stream=sys.stdout):
+def print_table(graded, parts, stream=None):
+    stream = sys.stdout if stream is None else stream   # (at call time: redirected counts)
     header = ["submission"] + [p.name for p in parts] + ["total", "status"]
     table = [header]
     for name, data in graded.items():
@@ -113,6 +114,19 @@ def print_table(graded, parts, stream=sys.stdout):
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=stream)
+
+
+def write_class(out_root, parts):
+    """grades.csv and summary.txt of out_root, over every submission graded
+    into it (load_class): the one place both are written, by a grading run
+    (grade.py) and by the merge of shards (shard.py), so that merged shards
+    and one unsharded run write the same bytes. Neither file holds a time,
+    a host or a job count. parts: anything with a .name, in part order.
+    Returns the submissions read, {name: results.json data}."""
+    graded = load_class(out_root)
+    write_gradebook(os.path.join(out_root, "grades.csv"), graded, parts)
+    write_summary(os.path.join(out_root, "summary.txt"), graded, parts)
+    return graded
 
 
 def write_gradebook(path, graded, parts):
@@ -190,11 +204,11 @@ class Progress:
     """done/total, failures and an ETA: one rewritten line on a terminal,
     a plain line per finished submission otherwise."""
 
-    def __init__(self, total, stream=sys.stderr):
+    def __init__(self, total, stream=None):
         self.total, self.done, self.failures, self.flagged = total, 0, 0, 0
         self.start = time.monotonic()
-        self.stream = stream
-        self.tty = stream.isatty()
+        self.stream = sys.stderr if stream is None else stream
+        self.tty = self.stream.isatty()
 
     def finished(self, name, results, error):
         self.done += 1

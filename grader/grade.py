@@ -35,6 +35,7 @@ import course  # noqa: E402
 import leakguard  # noqa: E402
 import report  # noqa: E402
 import rubric  # noqa: E402
+import shard  # noqa: E402
 import submission  # noqa: E402
 import symbols  # noqa: E402
 import tap  # noqa: E402
@@ -559,6 +560,10 @@ def parse_args(argv):
     ap.add_argument("--public", action="store_true",
                     help="run only the public tests (what students' `make check` runs)")
     ap.add_argument("--name", help="the name to grade a single SUBMISSION under")
+    ap.add_argument("--shard", metavar="K/N",
+                    help="grade only shard K of N of the submissions given (every N-th by "
+                         "name; merge the N output folders with grader/merge): "
+                         "docs/class-grading.md")
     ap.add_argument("--only-tests", metavar="FILE",
                     help="for the grader's self-test: a JSON object from submission names to "
                          "the titles of the tests to run for them (the others are left out)")
@@ -573,6 +578,12 @@ def parse_args(argv):
         ap.error("--parts takes numbers, e.g. --parts 2 or --parts 1,2")
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
+    if args.shard is not None:
+        try:
+            args.shard = shard.parse(args.shard)
+        except shard.ShardError as e:
+            print(f"grader: {e}", file=sys.stderr)
+            sys.exit(2)
     return args
 
 
@@ -627,6 +638,9 @@ def main(argv):
     except GraderError as e:
         print(f"grader: {e}", file=sys.stderr)
         return 2
+    # What the merge compares between shards, as the run starts.
+    shard_options = (shard.options(parts, args.public, only_tests, assets.get("KVER"))
+                     if args.shard else None)
     HIDDEN_LINES.update({p.name: leakguard.hidden_for_part(p) for p in parts})
     out_root = os.path.abspath(args.out)
     os.makedirs(out_root, exist_ok=True)
@@ -643,6 +657,13 @@ def main(argv):
                 return 2
             names.add(name)
             jobs.append((path, name))
+        all_names = [name for _, name in jobs]
+        shard.clear_manifest(out_root)
+        if args.shard:
+            mine = set(shard.select(all_names, *args.shard))
+            jobs = [job for job in jobs if job[1] in mine]
+            print(f"grader: shard {args.shard[0]}/{args.shard[1]}: {len(jobs)} of "
+                  f"{len(all_names)} submission(s)", file=sys.stderr)
         lock = threading.Lock()
         progress = classbook.Progress(len(jobs))
         global VM_SLOTS
@@ -668,9 +689,10 @@ def main(argv):
         pool.shutdown()
     # grades.csv and summary.txt cover every submission in the folder (a
     # regrade of one keeps the others' rows); the table shows this run's.
-    graded = classbook.load_class(out_root)
-    classbook.write_gradebook(os.path.join(out_root, "grades.csv"), graded, parts)
-    classbook.write_summary(os.path.join(out_root, "summary.txt"), graded, parts)
+    graded = classbook.write_class(out_root, parts)
+    if args.shard:
+        # Last: a shard folder without shard.json is an unfinished run.
+        shard.write_manifest(out_root, *args.shard, all_names, shard_options)
     classbook.print_table({name: graded[name] for name, _, _ in rows if name in graded}, parts)
     return 1 if any(error for _, _, error in rows) else 0
 

@@ -6,6 +6,10 @@
 # usage: grader/run.sh [--parts LIST] [--out DIR] [--jobs N] SUBMISSION...
 #        grader/run.sh --reference      (the reference solutions)
 #        grader/run.sh --skeleton       (the student skeletons)
+#        grader/run.sh --shard K/N ... SUBMISSION...
+#                       (only shard K of N of them, for grading a class on
+#                       several machines; then grader/merge OUT DIR...:
+#                       docs/class-grading.md)
 # A SUBMISSION is a folder laid out like the starter kit (part2_timer/ ...)
 # or a .tar.gz of one. Exit status 0 when grading ran, whatever the scores.
 set -euo pipefail
