@@ -5,14 +5,16 @@
 #   make bench   VM boot, build and grading times (numbers go to docs/)
 #   make release dist/starter.tar.gz, the student starter kit
 #   make gradescope  dist/gradescope/autograder.zip (PARTS=2 for one part)
-#   make vm      build the grading VM's kernel, initramfs and root filesystem
+#   make vm      make the course environment (kernel, headers, compiler) and the VM's initramfs
+#   make image   write the course environment as one file, dist/course-env-*.tar.zst (+ .sha256)
+#   make import-image FILE=PATH|URL  install an image from `make image` into the cache
 #   make handouts  assignments/*.md -> handouts/*.html and *.pdf (ONLY=part2_timer for one)
 
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm demo test lint unit selftest shards starter config gradescope-check release gradescope bench handouts clean
+.PHONY: all deps vm image import-image demo test lint unit selftest shards starter config gradescope-check release gradescope bench handouts clean
 
 all: demo
 
@@ -21,6 +23,13 @@ deps:
 
 vm: deps
 	@bash vm/prepare.sh
+
+image: deps
+	@bash vm/env.sh image $(if $(FILE),$(FILE))
+
+import-image: deps
+	@test -n "$(FILE)" || { echo "usage: make import-image FILE=course-env.tar.zst (a path or URL)" >&2; exit 2; }
+	@bash vm/env.sh import "$(FILE)"
 
 demo: deps
 	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))

@@ -102,12 +102,16 @@ def discover_parts(wanted=None):
 
 
 def read_assets():
-    """Run vm/prepare.sh (builds and caches the VM) and read its answers."""
+    """Run vm/prepare.sh (makes and caches the course environment and the
+    VM) and read its answers. Every build of this process from now on runs
+    in that environment (grader/sandbox-build.sh reads KMOD_BUILD_ROOT)."""
     proc = subprocess.run(["bash", os.path.join(ROOT, "vm", "prepare.sh")],
                           stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise GraderError("preparing the VM failed (see the messages above)")
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    assets = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    os.environ["KMOD_BUILD_ROOT"] = assets["BUILD_ROOT"]
+    return assets
 
 
 def console_excerpt(console, lines=30):

@@ -5,16 +5,20 @@
 # grader's files. Two routes, chosen by KMOD_BUILD_SANDBOX:
 #
 #   bwrap      (default) a bubblewrap sandbox: no network, no namespace shared
-#              with the host, a read-only view of /usr and /etc only (not the
-#              grader's folders, not other submissions), the build folder a
-#              size-limited tmpfs.
+#              with the host, a read-only view of the build root's /usr and
+#              /etc only (not the grader's folders, not other submissions),
+#              the build folder a size-limited tmpfs.
 #   container  for a disposable container that allows no namespaces (Docker's
 #              default seccomp profile, as on Gradescope): a build user of its
 #              own (a uid no other process has, so the process limit and the
 #              final kill of all its processes touch nothing else), the build
-#              folder watched for size, the grader's folders closed to it.
-#              One submission per container: the network and the container's
-#              own files stay visible. Needs root.
+#              folder watched for size, chroot into the build root (the
+#              grader's folders are outside it). One submission per
+#              container: the network stays usable. Needs root.
+#
+# KMOD_BUILD_ROOT (required) is the tree the build sees as /: the course
+# environment's (vm/env.sh), so the compiler and kbuild are the course's and
+# never the host's. "/" builds with the host's own (the unit tests do).
 #
 # usage: sandbox-build.sh SRC_DIR BUILD_PATH TIMEOUT_SECONDS OUTPUTS COMMAND...
 #   SRC_DIR     the sources (read-only to the build, copied into BUILD_PATH)
@@ -26,7 +30,8 @@
 # with size caps). Exit status: the first failing command's (124 on time-out).
 # For a kernel module the command is `make -C KDIR M=BUILD_PATH modules`
 # (kbuild itself: the student Makefile's `all:` and any hard-coded `uname -r`
-# are never used); KDIR must be below /usr (Debian's /usr/src/linux-headers-*).
+# are never used); KDIR is a path inside the build root, below /usr
+# (Debian's /usr/src/linux-headers-*).
 set -euo pipefail
 
 NOBODY=65534
@@ -38,6 +43,7 @@ FOLDER_LIMIT=$((256 * 1024 * 1024))   # bytes, the whole build folder
 FIRST_BUILD_UID=61000
 BUILD_UIDS=64
 LOCK_DIR=/run/kmod-course-build
+BUILD_ROOT="" # set by main from KMOD_BUILD_ROOT
 
 # Runs as the build user: copy the sources in, run the commands (without
 # fd 3), then send the outputs back over fd 3.
@@ -76,10 +82,12 @@ bwrap_build() {
 	local -a drop=()
 	if [[ $(id -u) -eq 0 ]]; then
 		drop=(setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups --)
+		"${drop[@]}" test -x "$BUILD_ROOT/usr/bin" ||
+			die "the build user (nobody) cannot enter $BUILD_ROOT: keep the course environment where every user can read it (KMOD_CACHE)"
 	fi
 	local -a sandbox=(
 		bwrap --unshare-all --die-with-parent --new-session
-		--ro-bind /usr /usr --ro-bind /etc /etc
+		--ro-bind "$BUILD_ROOT/usr" /usr --ro-bind "$BUILD_ROOT/etc" /etc
 		--symlink usr/bin /bin --symlink usr/sbin /sbin
 		--symlink usr/lib /lib --symlink usr/lib64 /lib64
 		--proc /proc --dev /dev --tmpfs /tmp
@@ -171,23 +179,36 @@ container_build() {
 	claim_build_uid
 	trap container_cleanup EXIT
 	kill_build_user
-	rm -rf "$build"
-	mkdir -m 0700 "$build"
-	chown "$build_uid:$build_uid" "$build"
+	# The build folder and a copy of the sources, where the chrooted build
+	# sees them (the same paths when the build root is /).
+	local root=${BUILD_ROOT%/} inner_src=$src
+	local host_build=$root$build
+	if [[ -n $root ]]; then
+		inner_src=/tmp/kmod-src.$build_uid
+		rm -rf "${root:?}$inner_src"
+		mkdir -p "$root/tmp"
+		cp -R "$src" "$root$inner_src"
+		chmod -R a+rX,go-w "$root$inner_src"
+	fi
+	rm -rf "$host_build"
+	mkdir -p "$(dirname "$host_build")"
+	mkdir -m 0700 "$host_build"
+	chown "$build_uid:$build_uid" "$host_build"
 	local full_mark=$LOCK_DIR/$build_uid.full wake=$LOCK_DIR/$build_uid.wake
 	rm -f "$full_mark" "$wake"
 	mkfifo "$wake" # (no -m: it needs /proc, which the Gradescope tree has not)
 	exec {wake_fd}<>"$wake" # read-write: opening does not wait for a writer
 	rm -f "$wake"
-	watch_folder_size "$build" "$full_mark" "$wake_fd" &
+	watch_folder_size "$host_build" "$full_mark" "$wake_fd" &
 	watcher=$!
 	local status=0 log_fd
 	# (The braces keep bash's "Killed" notice out of the build log.)
 	exec {log_fd}>&2
 	{
-		timeout -k 5 "$limit" setpriv --reuid="$build_uid" --regid="$build_uid" --clear-groups -- \
+		timeout -k 5 "$limit" chroot "$BUILD_ROOT" \
+			setpriv --reuid="$build_uid" --regid="$build_uid" --clear-groups -- \
 			"${LIMITS[@]}" env -i HOME="$build" PATH=/usr/bin:/bin LANG=C.UTF-8 \
-			sh -c "$INNER" sandbox-build "$src" "$build" "$outputs" "$@" \
+			sh -c "$INNER" sandbox-build "$inner_src" "$build" "$outputs" "$@" \
 			2>&"$log_fd" {lock_fd}>&- {log_fd}>&- {wake_fd}>&- || status=$?
 	} 2>/dev/null
 	exec {log_fd}>&-
@@ -199,9 +220,12 @@ container_build() {
 		rm -f "$full_mark"
 	fi
 	# Leave the folder empty and the grader's, as the tmpfs of the bwrap
-	# route leaves it: only the outputs sent over fd 3 come back.
-	rm -rf "$build"
-	mkdir -m 0755 "$build"
+	# route leaves it: only the outputs sent over fd 3 come back. Nothing
+	# of the build stays in the build root.
+	rm -rf "$host_build"
+	[[ -z $root ]] || rm -rf "${root:?}$inner_src"
+	mkdir -p "$build"
+	chmod 0755 "$build"
 	return "$status"
 }
 
@@ -217,6 +241,9 @@ main() {
 		eval "exec $OUTPUT_FD>&-"
 	fi
 	src=$(realpath "$src")
+	[[ -n ${KMOD_BUILD_ROOT:-} ]] || die "KMOD_BUILD_ROOT is not set (the course environment's tree, from vm/prepare.sh)"
+	BUILD_ROOT=$(realpath "$KMOD_BUILD_ROOT")
+	[[ -d $BUILD_ROOT/usr && -d $BUILD_ROOT/etc ]] || die "KMOD_BUILD_ROOT=$KMOD_BUILD_ROOT is not a system tree (no usr/ and etc/)"
 	case ${KMOD_BUILD_SANDBOX:-bwrap} in
 	bwrap) bwrap_build "$src" "$@" ;;
 	container) container_build "$src" "$@" ;;

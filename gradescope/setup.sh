@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder's image
-# (an Ubuntu container, no KVM). The grader needs Debian 12's kernel, headers
-# and kbuild, so this makes a Debian bookworm tree with debootstrap, installs
-# the grader and its packages into it, and builds the grading VM there.
-# run_autograder then grades each submission inside that tree (chroot).
+# (an Ubuntu container, no KVM). It makes the course environment (vm/env.sh:
+# the pinned Debian tree with the kernel, headers and compiler every grade
+# uses) with the same code every other route uses: imported from the course's
+# image when course.conf names one (COURSE_IMAGE, shipped in the zip or a
+# URL), made with debootstrap otherwise. The grader's own tree is a copy of
+# that environment plus qemu and the grader; run_autograder grades each
+# submission inside it (chroot), and each build chroots once more, into the
+# environment itself.
 #
 # Nothing here needs more than Docker's default capabilities: no mount, no
 # namespaces (debootstrap's /proc mount may fail; it is not needed).
 #
 # Environment (for testing it outside Gradescope):
-#   KMOD_GS_ROOT    where the Debian tree goes (default /opt/kmod-course-root)
+#   KMOD_GS_ROOT    where the grader's tree goes (default /opt/kmod-course-root)
 #   KMOD_GS_MIRROR  the Debian mirror (default http://deb.debian.org/debian)
+#   KMOD_GS_IMAGE   a course environment image to import first (make image)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,9 +28,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/kmod-course/vm/common.sh"
 ROOT=${KMOD_GS_ROOT:-/opt/kmod-course-root}
 MIRROR=${KMOD_GS_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${MIRROR%/debian}/debian-security
-SUITE=bookworm
 GRADER=/opt/kmod-course # the grader's folder inside the tree (root only)
+CACHE=/var/cache/kmod-course # the course environment, inside the tree (vm/common.sh's default for root)
 
 log() {
 	printf '[setup %s] %s\n' "$(date +%T)" "$*"
@@ -44,44 +48,40 @@ in_tree() {
 }
 
 host_tools() {
-	command -v debootstrap >/dev/null && command -v gpgv >/dev/null && return 0
-	log "installing debootstrap"
+	command -v debootstrap >/dev/null && command -v zstd >/dev/null && return 0
+	log "installing debootstrap and zstd"
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap gpgv
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap zstd
+}
+
+# vm/env.sh, as the grader in the tree will find it, but run from here
+# (a debootstrap needs /proc, which the tree has not).
+course_env() {
+	KMOD_CACHE=$ROOT.cache KMOD_DEBIAN_MIRROR=$MIRROR \
+		KMOD_DEBIAN_KEYRING=$HERE/debian-archive-keyring.gpg \
+		bash "$HERE/kmod-course/vm/env.sh" "$@"
 }
 
 make_tree() {
 	if [[ -x $ROOT/usr/bin/apt-get && -f $ROOT/.kmod-course-tree ]]; then
-		log "the Debian tree is already in $ROOT"
+		log "the grader's tree is already in $ROOT"
 		return 0
 	fi
-	log "making a Debian $SUITE tree in $ROOT (debootstrap)"
+	if [[ -n ${KMOD_GS_IMAGE:-} ]]; then
+		log "importing the course environment $KMOD_GS_IMAGE"
+		course_env import "$KMOD_GS_IMAGE" >/dev/null
+	fi
+	local env
+	env=$(course_env dir) || die "the course environment could not be made"
+	log "the course environment:"
+	course_env show | sed 's/^/  /'
+	log "making the grader's tree in $ROOT (a copy of the environment's)"
 	rm -rf "$ROOT"
 	mkdir -p "$ROOT"
-	# The archive's keys come with the autograder: Ubuntu's keyring may be
-	# older than the keys bookworm is signed with.
-	debootstrap --variant=minbase --keyring="$HERE/debian-archive-keyring.gpg" \
-		"$SUITE" "$ROOT" "$MIRROR" "$(debootstrap_script "$SUITE")" >"$ROOT.debootstrap.log" 2>&1 || {
-		tail -n 30 "$ROOT.debootstrap.log" >&2
-		die "debootstrap failed (the whole log: $ROOT.debootstrap.log)"
-	}
-	rm -f "$ROOT.debootstrap.log"
-	mkdir -p "$ROOT/usr/share/keyrings"
-	cp "$HERE/debian-archive-keyring.gpg" "$ROOT/usr/share/keyrings/debian-archive-keyring.gpg"
-	rm -f "$ROOT/etc/apt/sources.list"
-	cat >"$ROOT/etc/apt/sources.list.d/debian.sources" <<SOURCES
-Types: deb
-URIs: $MIRROR
-Suites: $SUITE $SUITE-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: $SECURITY_MIRROR
-Suites: $SUITE-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
+	cp -a "$env/root/." "$ROOT/"
+	mkdir -p "$ROOT$(dirname "$CACHE")"
+	rm -rf "$ROOT$CACHE"
+	mv "$ROOT.cache" "$ROOT$CACHE"
 	touch "$ROOT/.kmod-course-tree"
 }
 
@@ -91,22 +91,15 @@ install_grader() {
 	rm -rf "$ROOT$GRADER"
 	mkdir -p "$ROOT$GRADER"
 	cp -R "$HERE/kmod-course/." "$ROOT$GRADER/"
-	# Students' builds run as other users inside the tree: the folder of
-	# the tests (hidden ones too) and the grader is root's only. (What is
-	# inside keeps its modes: the grader copies some of it to the builds.)
+	# Nothing of the grader is inside the course environment, the only
+	# tree a build sees; the folder is root's only all the same.
 	chmod 0700 "$ROOT$GRADER"
 	log "installing the grader's Debian packages"
 	in_tree bash "$GRADER/scripts/install-deps.sh" --grader-only
 }
 
 build_vm() {
-	# The VM's root filesystem is made from here, not inside the tree: a
-	# debootstrap needs /proc, which the tree has not (no mount allowed).
-	log "building the grading VM's root filesystem (debootstrap)"
-	KMOD_CACHE=$ROOT/root/.cache/kmod-course KMOD_DEBIAN_MIRROR=$MIRROR \
-		KMOD_DEBIAN_KEYRING=$HERE/debian-archive-keyring.gpg \
-		bash "$ROOT$GRADER/vm/build-rootfs.sh" >/dev/null
-	log "building the grading VM's kernel and initramfs"
+	log "building the grading VM's initramfs"
 	in_tree bash "$GRADER/vm/prepare.sh" | sed 's/^/  /'
 	in_tree apt-get clean
 }

@@ -7,7 +7,9 @@ the grader, the VM scripts, every part's tests/ whole (the hidden tests and
 the helpers only they run, "hidden_files" in part.json, too) and
 course.conf, under kmod-course/; never the reference solutions or the
 self-tests. It also carries Debian's archive keyring, which setup.sh checks
-the Debian packages with.
+the Debian packages with, and the course environment's image when
+course.conf's COURSE_IMAGE names a file in the course folder (`make image`):
+then every Gradescope grade uses exactly those bits.
 
 usage: gradescope.py [--parts 2,3] [--out FILE]
 """
@@ -19,6 +21,7 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
+import course  # noqa: E402
 import grade  # noqa: E402
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -37,12 +40,25 @@ def tree(rel):
                 yield path
 
 
-def add(archive, source, name):
+def add(archive, source, name, compress=zipfile.ZIP_DEFLATED):
     """Add a file keeping its mode (scripts stay executable)."""
     info = zipfile.ZipInfo.from_file(source, name)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = compress
     with open(source, "rb") as f:
         archive.writestr(info, f.read())
+
+
+def course_image():
+    """The image file course.conf's COURSE_IMAGE names in the course folder
+    (and its .sha256), as paths relative to ROOT; none for a URL or none."""
+    image = course.load().get("COURSE_IMAGE", "")
+    if not image or "://" in image:
+        return []
+    path = os.path.relpath(os.path.join(ROOT, image), ROOT)
+    if path.startswith("..") or not os.path.isfile(os.path.join(ROOT, path)):
+        sys.exit(f"gradescope.py: course.conf's COURSE_IMAGE={image} is not a file in the course folder "
+                 "(make image writes one)")
+    return [path] + [path + ".sha256"] * os.path.isfile(os.path.join(ROOT, path + ".sha256"))
 
 
 def build(parts, out):
@@ -61,6 +77,8 @@ def build(parts, out):
         paths = [p for rel in FOLDERS + [p.name for p in parts] for p in tree(rel)] + FILES
         for path in paths:
             add(archive, os.path.join(ROOT, path), f"kmod-course/{path}")
+        for path in course_image():
+            add(archive, os.path.join(ROOT, path), f"kmod-course/{path}", zipfile.ZIP_STORED)
     os.replace(out + ".tmp", out)
     return numbers
 

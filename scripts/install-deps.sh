@@ -1,31 +1,49 @@
 #!/usr/bin/env bash
-# Install the Debian packages kmod-course needs, once. Idempotent and quick
+# Install what kmod-course needs on the host, once. Idempotent and quick
 # when everything is present; uses sudo when not run as root.
 #
-# usage: install-deps.sh [--docs | --grader-only]
+# The host needs only what every distribution packages: the kernel, the
+# compiler and everything a grade depends on come from the course
+# environment (vm/env.sh), a Debian tree made with debootstrap or imported
+# from an image. Knows the package names on Debian, Ubuntu and Fedora;
+# elsewhere it says what to install.
+#
+# usage: install-deps.sh [--docs | --grader-only | --print]
 #   --docs         adds what `make handouts` needs
 #   --grader-only  only what grading needs, where builds use the container
 #                  route (no bubblewrap) and nothing is linted: the
-#                  Gradescope autograder's Debian tree (gradescope/setup.sh)
+#                  Gradescope autograder's tree (gradescope/setup.sh)
+#   --print        print the install command for this host; install nothing
 set -euo pipefail
 
-PACKAGES=(
-	qemu-system-x86         # the grading VM
-	linux-headers-amd64     # kbuild tree matching the VM's kernel
-	busybox-static          # the VM's initramfs
-	kmod                    # modprobe/depmod for the initramfs drivers
-	debootstrap             # the VM's root filesystem
-	cpio xz-utils           # packing the initramfs, unpacking the kernel
-	bubblewrap              # sandboxed builds on the host
-	strace                  # part 1
-	bats bats-assert bats-support bats-file
-	python3
-	make gcc libc6-dev
-	shellcheck              # self-tests lint the shell scripts
-	unzip debian-archive-keyring  # make gradescope and its self-test
-)
-DOC_PACKAGES=(pandoc weasyprint poppler-utils)
-NOT_FOR_GRADING=(bubblewrap shellcheck unzip debian-archive-keyring)
+# What each need is called: "need debian-name fedora-name". Ubuntu uses
+# Debian's names. cc, libc and strace are for part 1, which students run on
+# their own machine; bats, lint and unzip for make test.
+NEEDS='
+vm         qemu-system-x86         qemu-system-x86-core
+debootstrap debootstrap            debootstrap
+keyring    debian-archive-keyring  debian-keyring
+sandbox    bubblewrap              bubblewrap
+python     python3                 python3
+make       make                    make
+zstd       zstd                    zstd
+cpio       cpio                    cpio
+xz         xz-utils                xz
+cc         gcc                     gcc
+libc       libc6-dev               glibc-devel
+strace     strace                  strace
+bats       bats                    bats
+lint       shellcheck              ShellCheck
+unzip      unzip                   unzip
+'
+DOC_NEEDS='
+pandoc     pandoc                  pandoc
+weasyprint weasyprint              weasyprint
+pdftotext  poppler-utils           poppler-utils
+'
+# Needs the Gradescope tree does without (its builds use the container
+# route; it lints nothing, unpacks no zip, and already has the keys).
+NOT_FOR_GRADING=" sandbox lint unzip keyring debootstrap cc libc strace bats "
 
 as_root() {
 	if [[ $(id -u) -eq 0 ]]; then
@@ -35,7 +53,31 @@ as_root() {
 	fi
 }
 
-missing_packages() {
+# debian, ubuntu, fedora or what /etc/os-release says (ID, then ID_LIKE).
+distribution() {
+	local id="" like=""
+	if [[ -r /etc/os-release ]]; then
+		id=$(. /etc/os-release && printf '%s' "${ID:-}")
+		like=$(. /etc/os-release && printf '%s' "${ID_LIKE:-}")
+	fi
+	case " $id $like " in
+	*" debian "* | *" ubuntu "*) echo debian ;;
+	*" fedora "* | *" rhel "*) echo fedora ;;
+	*) echo "${id:-unknown}" ;;
+	esac
+}
+
+# packages DISTRO NEEDS-TABLE [SKIP]: the package names of the table's needs.
+packages() {
+	local column=2 need deb fed
+	[[ $1 == fedora ]] && column=3
+	while read -r need deb fed; do
+		[[ -n $need && " ${3:-} " != *" $need "* ]] || continue
+		if [[ $column -eq 2 ]]; then printf '%s\n' "$deb"; else printf '%s\n' "$fed"; fi
+	done <<<"$2"
+}
+
+missing_debian() {
 	local pkg
 	for pkg in "$@"; do
 		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' ||
@@ -43,35 +85,71 @@ missing_packages() {
 	done
 }
 
+missing_fedora() {
+	local pkg
+	for pkg in "$@"; do
+		rpm -q "$pkg" >/dev/null 2>&1 || printf '%s\n' "$pkg"
+	done
+}
+
 main() {
-	local -a wanted=("${PACKAGES[@]}")
+	local table=$NEEDS skip="" print=0
 	case ${1:-} in
-	--docs) wanted+=("${DOC_PACKAGES[@]}") ;;
-	--grader-only)
-		local pkg
-		wanted=()
-		for pkg in "${PACKAGES[@]}"; do
-			[[ " ${NOT_FOR_GRADING[*]} " == *" $pkg "* ]] || wanted+=("$pkg")
-		done
-		;;
+	--docs) table+=$DOC_NEEDS ;;
+	--grader-only) skip=$NOT_FOR_GRADING ;;
+	--print) print=1 ;;
 	"") ;;
 	*)
-		echo "usage: install-deps.sh [--docs | --grader-only]" >&2
+		echo "usage: install-deps.sh [--docs | --grader-only | --print]" >&2
 		exit 2
 		;;
 	esac
+	local distro list
+	distro=$(distribution)
+	local -a wanted=() missing=()
 	# (No process substitution: in the Gradescope tree there is no /proc,
 	# so no /dev/fd.)
-	local -a missing=()
-	local list
-	list=$(missing_packages "${wanted[@]}")
-	[[ -z $list ]] || mapfile -t missing <<<"$list"
-	if [[ ${#missing[@]} -eq 0 ]]; then
-		return 0
-	fi
-	echo "install-deps: installing ${missing[*]}" >&2
-	as_root apt-get update -q
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+	list=$(packages "$distro" "$table" "$skip")
+	mapfile -t wanted <<<"$list"
+	case $distro in
+	debian)
+		if [[ $print -eq 1 ]]; then
+			echo "sudo apt-get install --no-install-recommends ${wanted[*]}"
+			return 0
+		fi
+		list=$(missing_debian "${wanted[@]}")
+		[[ -z $list ]] || mapfile -t missing <<<"$list"
+		[[ ${#missing[@]} -gt 0 ]] || return 0
+		echo "install-deps: installing ${missing[*]}" >&2
+		as_root apt-get update -q
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+		;;
+	fedora)
+		if [[ $print -eq 1 ]]; then
+			echo "sudo dnf install ${wanted[*]}"
+			return 0
+		fi
+		list=$(missing_fedora "${wanted[@]}")
+		[[ -z $list ]] || mapfile -t missing <<<"$list"
+		[[ ${#missing[@]} -gt 0 ]] || return 0
+		echo "install-deps: installing ${missing[*]}" >&2
+		as_root dnf install -y "${missing[@]}"
+		;;
+	*)
+		cat >&2 <<EOF
+install-deps: this host ($distro) is not one whose package names are known here.
+Install, with its package manager: qemu-system-x86_64, debootstrap and Debian's
+archive keyring (/usr/share/keyrings/debian-archive-keyring.gpg, or set
+KMOD_DEBIAN_KEYRING), bubblewrap, python3, make, zstd, cpio, xz, gcc and
+strace (and bats, shellcheck and unzip for make test). Then run the command
+again.
+EOF
+		local tool
+		for tool in qemu-system-x86_64 debootstrap bwrap python3 make zstd cpio xz; do
+			command -v "$tool" >/dev/null || exit 1
+		done
+		;;
+	esac
 }
 
 main "$@"

@@ -17,17 +17,16 @@ undefined symbols of each, and their union.
              that every allowed name is exported by this kernel, none is
              denied, and the list is sorted. Exits 1 on any problem.
 
-The builds run on the host with a file-size limit and a time limit (some
-variants are broken builds on purpose: an endless file, an endless make).
-KDIR defaults to the course VM's kernel headers (vm/kbuild-dir.sh).
+The builds run as the grader's do, in its sandbox (grader/build.py) inside
+the course environment, with its limits (some variants are broken builds on
+purpose: an endless file, an endless make). KDIR is the environment's
+kernel headers (vm/prepare.sh).
 """
 import argparse
 import json
 import os
 import re
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,11 @@ import textwrap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 sys.path.insert(0, os.path.join(ROOT, "selftest"))
+import build as buildbox  # noqa: E402
+import grade  # noqa: E402
 import symbols  # noqa: E402
 import check_grader  # noqa: E402
 
-FILE_LIMIT = 64 * 1024 * 1024    # bytes per file a build may write (RLIMIT_FSIZE)
 # Expect-flag texts of selftest variants that this check (not another) produces.
 OUR_FLAGS = re.compile(r"forbidden kernel function |review: (uses kernel functions outside"
                        r"|\S+\.ko is not a kernel module|[^\s:]+:\d+: )")
@@ -197,12 +197,10 @@ def alternatives(part):
 
 # ---------------------------------------------------------------------------
 
-def default_kdir():
-    if os.environ.get("KDIR"):
-        return os.environ["KDIR"]
-    proc = subprocess.run(["bash", os.path.join(ROOT, "vm", "kbuild-dir.sh")],
-                          stdout=subprocess.PIPE, text=True)
-    return proc.stdout.strip()
+def course_kernel():
+    """(build root, KDIR inside it) of the course environment."""
+    assets = grade.read_assets()
+    return assets["BUILD_ROOT"], assets["KDIR"]
 
 
 def read_symvers(kdir):
@@ -270,34 +268,12 @@ def assemble(part, kind, patch, dest, conf):
     shutil.copy(os.path.join(ROOT, "course.conf"), os.path.join(dest, "course.conf"))
 
 
-def _limits():
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def kbuild(build_dir, kdir, timeout):
-    """(ok, last lines of the log)."""
-    log_path = build_dir + ".log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(["make", "-C", kdir, f"M={build_dir}", "modules"],
-                                cwd=build_dir, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, preexec_fn=_limits,
-                                start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-            why = f"exit status {rc}"
-        except subprocess.TimeoutExpired:
-            rc, why = None, f"stopped after {timeout} s"
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)     # whatever it left behind
-            except ProcessLookupError:
-                pass
-            proc.wait()
-    with open(log_path, "rb") as f:
-        f.seek(max(0, os.path.getsize(log_path) - 600))
-        tail = f.read().decode("utf-8", "replace")
-    return rc == 0, why + ": " + " | ".join(tail.strip().splitlines()[-3:])
+def kbuild(src_dir, build_dir, kdir, timeout, kos):
+    """Build src_dir at build_dir in the sandbox; (ok, last lines of the log)."""
+    status, log = buildbox.run(src_dir, build_dir, build_dir,
+                               [["make", "-C", kdir, f"M={build_dir}", "modules"]], kos, timeout)
+    why = f"exit status {status}"
+    return status == 0, why + ": " + " | ".join(log.strip().splitlines()[-3:])
 
 
 def build_part(part, kdir, timeout, work):
@@ -311,8 +287,10 @@ def build_part(part, kdir, timeout, work):
         src = os.path.join(work, part, name, "src")
         build = os.path.join(work, part, name, "build")
         assemble(part, kind, patch, src, conf)
-        shutil.copytree(src, build)
-        ok, why = kbuild(build, kdir, timeout)
+        os.makedirs(build)
+        for path in (work, os.path.join(work, part), os.path.dirname(src)):
+            os.chmod(path, 0o755)   # the sandbox's build user reads the sources
+        ok, why = kbuild(src, build, kdir, timeout, kos)
         result = {"built": ok, "why": why, "imports": {}, "src": src, "build": build}
         if ok:
             for ko in kos:
@@ -405,16 +383,12 @@ def write_allow(part, allow):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("parts", nargs="*", help="part folders (default: every part with a kernel module)")
-    ap.add_argument("--kdir", default=None, help="kernel build tree (default: the course VM's headers)")
     ap.add_argument("--timeout", type=int, default=0, help="seconds per build (default: the part's build_timeout)")
     ap.add_argument("--write", action="store_true", help="merge into part.json's symbols.allow")
     ap.add_argument("--verify", action="store_true", help="check_part on every build: all must be clean")
     args = ap.parse_args(argv)
-    kdir = args.kdir or default_kdir()
-    if not os.path.isfile(os.path.join(kdir, "Module.symvers")):
-        print(f"symbol_allowlist.py: no kernel build tree at {kdir!r} (run bash vm/prepare.sh)", file=sys.stderr)
-        return 2
-    exports = read_symvers(kdir)
+    root, kdir = course_kernel()
+    exports = read_symvers(root + kdir)
     parts = args.parts or module_parts()
     problems = []
     with tempfile.TemporaryDirectory(prefix="symbol-allowlist.") as work:

@@ -57,7 +57,7 @@ class SandboxRoute:
 
     def run_build(self, *commands, timeout=20, outputs="hello"):
         out = os.path.join(self.tmp, "out.tar")
-        env = dict(os.environ, KMOD_BUILD_SANDBOX=self.route)
+        env = dict(os.environ, KMOD_BUILD_SANDBOX=self.route, KMOD_BUILD_ROOT="/")
         with open(out, "wb") as tar:
             proc = subprocess.run(["bash", SCRIPT, self.src, self.build, str(timeout), outputs,
                                    *commands], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -125,14 +125,14 @@ class ContainerRouteTest(SandboxRoute, unittest.TestCase):
     def test_builds_at_the_same_time_get_users_of_their_own(self):
         first = subprocess.Popen(["bash", SCRIPT, self.src, self.build, "20", "hello", "sleep 2"],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 env=dict(os.environ, KMOD_BUILD_SANDBOX="container"))
+                                 env=dict(os.environ, KMOD_BUILD_SANDBOX="container", KMOD_BUILD_ROOT="/"))
         other_build = os.path.join(self.tmp, "build2")
         os.makedirs(other_build)
         try:
             time.sleep(0.5)
             proc = subprocess.run(["bash", SCRIPT, self.src, other_build, "20", "hello", "id -u"],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  env=dict(os.environ, KMOD_BUILD_SANDBOX="container"))
+                                  env=dict(os.environ, KMOD_BUILD_SANDBOX="container", KMOD_BUILD_ROOT="/"))
         finally:
             first_log = first.communicate(timeout=30)[0].decode()
         uid = proc.stdout.decode().split("$ id -u\n")[1].split()[0]
@@ -143,7 +143,7 @@ class ContainerRouteTest(SandboxRoute, unittest.TestCase):
     def test_an_unknown_route_is_refused(self):
         proc = subprocess.run(["bash", SCRIPT, self.src, self.build, "5", "hello", "true"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, KMOD_BUILD_SANDBOX="docker"))
+                              env=dict(os.environ, KMOD_BUILD_SANDBOX="docker", KMOD_BUILD_ROOT="/"))
         self.assertEqual(proc.returncode, 2)
         self.assertIn("bwrap or container", proc.stdout.decode())
 

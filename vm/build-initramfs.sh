@@ -1,40 +1,51 @@
 #!/usr/bin/env bash
-# Build (once, then cached) the initramfs of the grading VM: busybox, the
-# kernel's virtio/9p/pvpanic drivers in load order, and vm/guest/initramfs-init.
+# Build (once, then cached) the initramfs of the grading VM from a course
+# environment: its static busybox, its kernel's virtio/9p/pvpanic drivers in
+# load order (from modules.dep, uncompressed: busybox's insmod loads plain
+# .ko files), and vm/guest/initramfs-init.
+#
+# usage: build-initramfs.sh ENV_DIR   (prints the initramfs's path)
 set -euo pipefail
 # shellcheck source=vm/common.sh
 source "$(dirname "$0")/common.sh"
 
-# Drivers the initramfs loads; modprobe resolves their dependencies.
-DRIVERS=(virtio_pci virtio_console 9pnet_virtio 9p pvpanic_pci)
-
 tmp=""
 
+# Copy one module into the initramfs, uncompressed; print its file name.
+add_module() {
+	local from=$1 to=$2 name
+	name=$(basename "$from")
+	case $name in
+	*.ko.xz) xz -dc "$from" >"$to/${name%.xz}" && name=${name%.xz} ;;
+	*.ko.zst) zstd -q -dc "$from" >"$to/${name%.zst}" && name=${name%.zst} ;;
+	*.ko.gz) gzip -dc "$from" >"$to/${name%.gz}" && name=${name%.gz} ;;
+	*) cp "$from" "$to/$name" ;;
+	esac
+	printf '%s\n' "$name"
+}
+
 main() {
-	local kver kdir out
-	kver=$(kernel_release)
-	kdir=$(bash "$KMOD_ROOT/vm/prepare-kernel.sh")
-	out=$kdir/initramfs.cpio.gz
-	if [[ -s $out && $out -nt $KMOD_ROOT/vm/guest/initramfs-init && $out -nt $0 ]]; then
+	local env=${1:?usage: build-initramfs.sh ENV_DIR} kver modules out
+	kver=$(sed -n 's/^KVER=//p' "$env/env.conf")
+	modules=$env/root/lib/modules/$kver
+	mkdir -p "$KMOD_CACHE/initramfs"
+	out=$KMOD_CACHE/initramfs/$(basename "$env")-$kver.cpio.gz
+	if [[ -s $out && $out -nt $KMOD_ROOT/vm/guest/initramfs-init && $out -nt $0 &&
+		$out -nt $env/env.conf ]]; then
 		printf '%s\n' "$out"
 		return
 	fi
 	tmp=$(mktemp -d)
 	trap 'rm -rf "${tmp:?}"' EXIT
 	mkdir -p "$tmp"/{bin,dev,proc,sys,newroot,lib/modules}
-	cp /bin/busybox "$tmp/bin/busybox"
+	cp "$env/root/bin/busybox" "$tmp/bin/busybox"
 	install -m 755 "$KMOD_ROOT/vm/guest/initramfs-init" "$tmp/init"
-
-	local drv path
+	local path
 	: >"$tmp/modules.load"
-	for drv in "${DRIVERS[@]}"; do
-		modprobe -d "$kdir" -S "$kver" --show-depends "$drv" |
-			sed -n "s|^insmod $kdir/lib/modules/$kver/||p" | sed 's/ *$//'
-	done | awk '!seen[$0]++' | while read -r path; do
-		cp "$kdir/lib/modules/$kver/$path" "$tmp/lib/modules/"
-		basename "$path" >>"$tmp/modules.load"
-	done
-	[[ -s $tmp/modules.load ]] || die "no drivers found for the initramfs"
+	while read -r path; do
+		add_module "$modules/$path" "$tmp/lib/modules" >>"$tmp/modules.load"
+	done < <(vm_driver_files "$modules/modules.dep")
+	[[ -s $tmp/modules.load ]] || die "no drivers found for the initramfs in $modules"
 	(cd "$tmp" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$out.tmp"
 	mv "$out.tmp" "$out"
 	printf '%s\n' "$out"

@@ -1,13 +1,49 @@
 # shellcheck shell=bash
 # Paths and names shared by the VM scripts. Source it; it defines no side effects.
 #
-# KMOD_CACHE   where the kernel, root filesystem and initramfs are cached
-#              (built once, reused by every later run)
-# KVER         the Debian kernel release the VM boots and modules build against
+# KMOD_CACHE   where course environments, initramfs images and probes are
+#              cached (built once, reused by every later run). Default
+#              ~/.cache/kmod-course; for root /var/cache/kmod-course, because
+#              root's builds run as nobody, who cannot enter /root.
+# KMOD_COURSE_CONF  another course.conf than the repository's (as in grader/course.py)
 
 export KMOD_ROOT
 KMOD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-KMOD_CACHE=${KMOD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmod-course}
+if [[ -z ${KMOD_CACHE:-} ]]; then
+	if [[ $(id -u) -eq 0 ]]; then
+		KMOD_CACHE=/var/cache/kmod-course
+	else
+		KMOD_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/kmod-course
+	fi
+fi
+
+# Drivers the VM's initramfs loads (modprobe order is worked out from
+# modules.dep); the course environment keeps these and their dependencies.
+VM_DRIVERS=(virtio_pci virtio_console 9pnet_virtio 9p pvpanic_pci)
+
+# vm_driver_files MODULES_DEP: the files of VM_DRIVERS and of what they
+# depend on, in an order they can be loaded in (each file after its own
+# dependencies, as modprobe does), each file once.
+vm_driver_files() {
+	awk -F': *' -v wanted="${VM_DRIVERS[*]}" '
+	function visit(file,    n, d, i) {
+		if (file in done) return
+		done[file] = 1
+		n = split(deps[file], d, " ")
+		for (i = 1; i <= n; i++) visit(d[i])
+		print file
+	}
+	{
+		deps[$1] = $2
+		n = split($1, p, "/"); name = p[n]; sub(/\.ko(\.[a-z]+)?$/, "", name)
+		gsub("-", "_", name)
+		file_of[name] = $1
+	}
+	END {
+		n = split(wanted, w, " ")
+		for (i = 1; i <= n; i++) if (w[i] in file_of) visit(file_of[w[i]])
+	}' "$1"
+}
 
 die() {
 	printf '%s: %s\n' "${0##*/}" "$*" >&2
@@ -18,39 +54,41 @@ log() {
 	printf '[%s] %s\n' "${0##*/}" "$*" >&2
 }
 
-# The kernel release that the installed linux-headers-amd64 metapackage points
-# at, e.g. 6.1.0-56-amd64. The VM boots exactly this release so that the
-# symbol versions (MODVERSIONS) of modules built on the host match.
-kernel_release() {
-	if [[ -n ${KVER:-} ]]; then
-		printf '%s\n' "$KVER"
+course_conf_path() {
+	printf '%s\n' "${KMOD_COURSE_CONF:-$KMOD_ROOT/course.conf}"
+}
+
+# course_value KEY DEFAULT: KEY from course.conf, read the way
+# grader/course.py reads it (a line KEY=value; one pair of quotes removed).
+course_value() {
+	local key=$1 default=$2 line value
+	line=$(grep -E "^[[:space:]]*${key}[[:space:]]*=" "$(course_conf_path)" 2>/dev/null | tail -n 1) || true
+	if [[ -z $line ]]; then
+		printf '%s\n' "$default"
 		return
 	fi
-	local dep
-	dep=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null) ||
-		die "linux-headers-amd64 is not installed (run scripts/install-deps.sh)"
-	dep=${dep%% *}
-	printf '%s\n' "${dep#linux-headers-}"
+	value=${line#*=}
+	value=${value#"${value%%[![:space:]]*}"}
+	value=${value%"${value##*[![:space:]]}"}
+	if [[ ${#value} -ge 2 && ${value:0:1} == "${value: -1}" && ${value:0:1} == [\"\'] ]]; then
+		value=${value:1:${#value}-2}
+	fi
+	printf '%s\n' "$value"
 }
 
-kernel_dir() {
-	printf '%s/kernel/%s\n' "$KMOD_CACHE" "$(kernel_release)"
-}
-
-# The kbuild tree modules are compiled against.
-kbuild_dir() {
-	printf '/usr/src/linux-headers-%s\n' "$(kernel_release)"
-}
-
-# The debootstrap script that makes SUITE. An older debootstrap (Ubuntu's,
-# where gradescope/setup.sh runs) may not know a newer Debian suite: it is
-# made like sid.
+# The debootstrap script that makes SUITE. An older debootstrap (Ubuntu's)
+# may not know a newer Debian suite: it is made like sid.
 debootstrap_script() {
 	local script=/usr/share/debootstrap/scripts/$1
 	[[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
 	printf '%s\n' "$script"
 }
 
-rootfs_dir() {
-	printf '%s/rootfs\n' "$KMOD_CACHE"
+# Run a command as root (sudo when not root already).
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then
+		"$@"
+	else
+		sudo "$@"
+	fi
 }

@@ -42,7 +42,8 @@ main() {
 	*) die "KMOD_ACCEL must be kvm or tcg, not '$KMOD_ACCEL'" ;;
 	esac
 	local cache
-	cache="$KMOD_CACHE/accel-$(hostname)-$(kernel_release)"
+	# (One answer per course environment: VMLINUX is ENV/kernel/vmlinux.)
+	cache="$KMOD_CACHE/accel-$(hostname)-$(basename "$(dirname "$(dirname "$1")")")"
 	if [[ -s $cache ]]; then
 		cat "$cache"
 		return
