@@ -2,7 +2,9 @@
 # `make gradescope`, then what Gradescope does with the zip, here:
 #  1. unpack it in AUTOGRADER/source, run setup.sh as root with only Docker's
 #     default capabilities (no mount, so no /proc in the Debian tree it
-#     makes; no KVM here either);
+#     makes; no KVM here either), importing the course environment from an
+#     image this machine's `make image` wrote (the route that keeps one
+#     environment for a term: the grades are those of the same bits);
 #  2. put a submission in AUTOGRADER/submission and run run_autograder the
 #     same way, for three uploads:
 #     - the reference solutions put in the starter kit, packed by its
@@ -86,7 +88,8 @@ grade() {
 }
 
 setup() {
-	as_gradescope bash "$ag/source/setup.sh" >"$work/setup.log" 2>&1 || {
+	as_gradescope env KMOD_GS_IMAGE="$work/course-env.tar.zst" \
+		bash "$ag/source/setup.sh" >"$work/setup.log" 2>&1 || {
 		tail -n 30 "$work/setup.log"
 		return 1
 	}
@@ -115,9 +118,10 @@ reference_tarball() { # the reference solutions, packed by the kit's make submit
 }
 
 left_running() { # anything still running in the tree (qemu, a build), or as a build user
-	local proc uid found=1
+	local proc uid found=1 root
 	for proc in /proc/[0-9]*; do
-		if [[ $(readlink "$proc/root" 2>/dev/null) == "$tree" ]]; then
+		root=$(readlink "$proc/root" 2>/dev/null) || continue
+		if [[ $root == "$tree" || $root == "$tree"/* ]]; then
 			ps -o pid=,user=,args= -p "${proc#/proc/}" && found=0
 		fi
 	done
@@ -141,11 +145,16 @@ main() {
 	cp "$ag/source/gradescope.conf" "$work/all-parts.conf"
 	unzip -p "$work/autograder-part2.zip" gradescope.conf >"$work/part2.conf"
 
+	check "make image writes the course environment and its sha256" \
+		bash "$root/vm/env.sh" image "$work/course-env.tar.zst"
 	local started=$SECONDS
-	check "setup.sh builds the Debian tree and the VM with Docker's capabilities" setup
+	check "setup.sh imports the image and builds the tree and the VM with Docker's capabilities" setup
 	echo "       (setup.sh: $((SECONDS - started)) s)"
 	check "the tree has no /proc (the container could not mount it)" \
 		test ! -e "$tree/proc/self"
+	check "the tree grades with the imported image's kernel" \
+		grep -qx "SOURCE=image sha256:$(cut -d' ' -f1 "$work/course-env.tar.zst.sha256")" \
+		"$tree/var/cache/kmod-course/env/$(basename "$(bash "$root/vm/env.sh" dir)")/env.conf"
 
 	check "the starter kit's make submit packs the reference solutions" reference_tarball
 	upload "$work/submission.tar.gz"
@@ -169,7 +178,8 @@ main() {
 	local build_log=$tree/tmp/gradescope/out/submission/logs/part2_timer/build.log
 	check "the build ran the snooping Makefile" grep -q 'SNOOP tests:' "$build_log"
 	check "the build could not read the hidden tests" bash -c "! grep -qF '$HIDDEN_LINE' '$build_log'"
-	check "the build could not open the grader's files" grep -q 'Permission denied' "$build_log"
+	check "the build could not see the grader's files (outside its root)" \
+		grep -q "/opt/kmod-course/part2_timer/tests/part2_timer.bats: No such file" "$build_log"
 
 	echo "this is not a tar archive" >"$work/garbage.tar.gz"
 	upload "$work/garbage.tar.gz"

@@ -36,7 +36,7 @@ source "$(dirname "$0")/common.sh"
 # recipe changes, so that trees made by an older one are made again.
 PACKAGES=(gcc make libc6-dev bats bats-assert bats-support bats-file strace kmod
 	python3-minimal busybox-static procps psmisc)
-RECIPE_VERSION=1
+RECIPE_VERSION=2
 # Folders the initramfs mounts something on (the tree is read-only in the VM).
 MOUNT_POINTS=(job results tmp run var/tmp root dev proc sys)
 
@@ -136,20 +136,16 @@ resolve_kernel() {
 	printf '%s\n' "$newest"
 }
 
-# Unpack linux-image-KVER (not installed: no initramfs-tools, no hooks)
-# into the tree and the kernel folder, keeping only the drivers the VM loads.
+# The kernel package is installed (6.12's headers depend on it) without an
+# initramfs (INITRD=No: the VM has its own, vm/build-initramfs.sh). Its
+# vmlinuz is unpacked into the kernel folder; of its modules, only the
+# drivers the VM loads are kept.
 add_kernel() {
 	local kver=$1 root=$tmp/root
-	in_tree sh -c "cd /tmp && { apt-get download -q linux-image-$kver-unsigned || apt-get download -q linux-image-$kver; } &&
-		dpkg-deb -x linux-image-*.deb /tmp/image && rm linux-image-*.deb" >"$tmp/download.log" 2>&1 || {
-		tail -n 5 "$tmp/download.log" >&2
-		die "cannot download linux-image-$kver"
-	}
 	mkdir -p "$tmp/kernel"
-	python3 "$KMOD_ROOT/vm/extract_vmlinux.py" "$root/tmp/image/boot/vmlinuz-$kver" "$tmp/kernel/vmlinux"
-	cp "$root/tmp/image/boot/config-$kver" "$tmp/kernel/config"
-	in_tree sh -c "mkdir -p /lib/modules/$kver && cp -a /tmp/image/lib/modules/$kver/. /lib/modules/$kver/ && rm -rf /tmp/image"
-	in_tree depmod "$kver"
+	python3 "$KMOD_ROOT/vm/extract_vmlinux.py" "$root/boot/vmlinuz-$kver" "$tmp/kernel/vmlinux"
+	cp "$root/boot/config-$kver" "$tmp/kernel/config"
+	as_root rm -f "$root/boot/vmlinuz-$kver" "$root/boot/System.map-$kver" "$root"/boot/initrd.img-*
 	keep_vm_drivers "$kver"
 	in_tree depmod "$kver"
 }
@@ -183,13 +179,13 @@ make_env() {
 		die "apt-get update in the new tree failed"
 	}
 	kver=$(resolve_kernel "$(kernel_spec)")
-	log "installing Linux $kver headers, the compiler and the VM's programs"
-	in_tree apt-get install -y -q --no-install-recommends "linux-headers-$kver" "${PACKAGES[@]}" \
+	log "installing Linux $kver, its headers, the compiler and the VM's programs"
+	in_tree INITRD=No apt-get install -y -q --no-install-recommends \
+		"linux-image-$kver" "linux-headers-$kver" "${PACKAGES[@]}" \
 		>>"$tmp/apt.log" 2>&1 || {
 		tail -n 20 "$tmp/apt.log" >&2
 		die "installing the environment's packages failed"
 	}
-	log "adding linux-image-$kver"
 	add_kernel "$kver"
 	finish_tree "$tmp/root"
 	{

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The kernel matrix: the course can choose another kernel series than its
+# default (course.conf COURSE_KERNEL). For each series given, a course.conf
+# that differs from the course's only in COURSE_KERNEL, its environment made
+# (vm/env.sh), and the reference solutions (full marks) and the skeletons
+# (their baseline) of every part graded on it. The variant self-tests run on
+# the default kernel only (make selftest).
+#
+# usage: check_kernels.sh [--jobs N] SERIES...   e.g. check_kernels.sh 6.12
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+if [[ ${1:-} == --jobs ]]; then
+	jobs=${2:?--jobs N}
+	shift 2
+fi
+[[ $# -ge 1 ]] || {
+	echo "usage: check_kernels.sh [--jobs N] SERIES..." >&2
+	exit 2
+}
+
+failures=0
+for series in "$@"; do
+	out=$root/selftest/out-kernel-$series
+	rm -rf "$out"
+	mkdir -p "$out"
+	sed "s/^COURSE_KERNEL=.*/COURSE_KERNEL=$series/" "$root/course.conf" >"$out/course.conf"
+	grep -qx "COURSE_KERNEL=$series" "$out/course.conf" || {
+		echo "check_kernels: course.conf has no COURSE_KERNEL line" >&2
+		exit 2
+	}
+	started=$SECONDS
+	export KMOD_COURSE_CONF=$out/course.conf
+	env_dir=$(bash "$root/vm/env.sh" dir)
+	echo "kernel $series: $(sed -n 's/^KVER=//p' "$env_dir/env.conf") (environment ready in $((SECONDS - started)) s)"
+	started=$SECONDS
+	python3 "$root/selftest/check_grader.py" --baseline --jobs "$jobs" --out "$out/grades" || failures=$((failures + 1))
+	echo "kernel $series: references and skeletons graded in $((SECONDS - started)) s"
+	unset KMOD_COURSE_CONF
+done
+((failures == 0))

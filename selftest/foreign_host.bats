@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# The starter kit on a host that is not the grader's: a Debian trixie tree
+# (made here with debootstrap: its own apt state, its own newer
+# linux-headers-amd64 and gcc) entered as a machine of its own (chroot in a
+# mount namespace of its own, with /proc, /sys and /dev). The student there
+# installs what the kit asks for, imports the course's image (made on this
+# host by `make image`), and runs `make check` on part 2's reference
+# solution. It must build against the pinned kernel, boot the pinned kernel,
+# and give exactly the verdicts this host's `make check` gives.
+#
+# usage: bats selftest/foreign_host.bats
+#   KMOD_FOREIGN_DIR=DIR keeps the tree in DIR and reuses it (faster reruns)
+
+FOREIGN_SUITE=trixie
+
+setup_file() {
+	export ROOT_DIR
+	ROOT_DIR=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	export WORK=${KMOD_FOREIGN_DIR:-$BATS_FILE_TMPDIR/foreign}
+	export HOST=$WORK/host
+	mkdir -p "$WORK"
+	source "$ROOT_DIR/vm/common.sh"
+	export COURSE_ENV
+	COURSE_ENV=$(bash "$ROOT_DIR/vm/env.sh" dir)
+	make_foreign_tree >"$WORK/tree.log" 2>&1 || {
+		tail -n 20 "$WORK/tree.log" >&3
+		return 1
+	}
+	kit_with_reference "$WORK/kit.tar.gz"
+	# This host's verdicts.
+	rm -rf "$WORK/hostkit"
+	mkdir -p "$WORK/hostkit"
+	tar -xzf "$WORK/kit.tar.gz" -C "$WORK/hostkit"
+	make -C "$WORK/hostkit/starter/part2_timer" check >"$WORK/host-check.txt" 2>&1 || true
+	# The foreign host's: the kit's own install-deps, the image, make check.
+	bash "$ROOT_DIR/vm/env.sh" image "$HOST/image.tar.zst" >/dev/null
+	rm -rf "$HOST/home/student"
+	mkdir -p "$HOST/home/student"
+	tar -xzf "$WORK/kit.tar.gz" -C "$HOST/home/student"
+	on_foreign_host sh -c 'cd /home/student/starter &&
+		bash scripts/install-deps.sh &&
+		make import-image FILE=/image.tar.zst &&
+		make -C part2_timer check' >"$WORK/foreign-check.txt" 2>&1 || true
+}
+
+# The trixie tree, with linux-headers-amd64 (what a student's own machine
+# would have: another kernel's headers than the course's).
+make_foreign_tree() {
+	if [[ -f $HOST/.foreign-ready ]]; then
+		return 0
+	fi
+	rm -rf "$HOST"
+	debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+		"$FOREIGN_SUITE" "$HOST" "${KMOD_DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
+		"$(debootstrap_script "$FOREIGN_SUITE")"
+	cp /etc/resolv.conf "$HOST/etc/resolv.conf"
+	on_foreign_host apt-get update -q
+	on_foreign_host apt-get install -y -q --no-install-recommends linux-headers-amd64
+	touch "$HOST/.foreign-ready"
+}
+
+# Run a command on the foreign host: its own root (a mount point, as
+# bubblewrap needs), /proc, /sys and /dev, in a mount namespace that goes
+# away with the command.
+on_foreign_host() {
+	unshare --mount --pid --fork --kill-child -- bash -c '
+		set -e
+		host=$1
+		shift
+		mount --make-rprivate /
+		mount --bind "$host" "$host"
+		mount -t proc proc "$host/proc"
+		mount --rbind /sys "$host/sys"
+		mount --rbind /dev "$host/dev"
+		exec chroot "$host" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			DEBIAN_FRONTEND=noninteractive "$@"' foreign-host "$HOST" "$@"
+}
+
+# The released kit with part 2's reference solution in it.
+kit_with_reference() {
+	local out=$1 tmp
+	tmp=$(mktemp -d)
+	python3 "$ROOT_DIR/scripts/release.py" --out "$tmp/starter.tar.gz" >/dev/null
+	tar -xzf "$tmp/starter.tar.gz" -C "$tmp"
+	cp "$ROOT_DIR/part2_timer/solution/"* "$tmp/starter/part2_timer/"
+	tar -czf "$out" -C "$tmp" starter
+	rm -rf "$tmp"
+}
+
+# verdicts FILE: "test-name status score" per test of a make check's results.
+verdicts() {
+	python3 -c '
+import json, sys
+for t in json.load(open(sys.argv[1]))["tests"]:
+    print(t["name"], t.get("status"), t.get("score"))' "$1"
+}
+
+foreign_results() { echo "$HOST/home/student/starter/.check/check/results.json"; }
+host_results() { echo "$WORK/hostkit/starter/.check/check/results.json"; }
+
+@test "the foreign host is another Debian release, with its own newer kernel headers" {
+	grep -qx "VERSION_CODENAME=$FOREIGN_SUITE" "$HOST/etc/os-release"
+	local theirs ours
+	theirs=$(chroot "$HOST" dpkg-query -W -f='${Depends}' linux-headers-amd64)
+	ours=$(sed -n 's/^KVER=//p' "$COURSE_ENV/env.conf")
+	echo "foreign host's linux-headers-amd64: $theirs; the course's kernel: $ours"
+	[[ $theirs != *"$ours"* ]]
+}
+
+@test "make check ran there and the reference passed every public test" {
+	cat "$WORK/foreign-check.txt"
+	[[ -f $(foreign_results) ]]
+	run verdicts "$(foreign_results)"
+	[[ $output != *failed* ]]
+	[[ $output == *passed* ]]
+}
+
+@test "it built against the pinned kernel's headers, not the host's own" {
+	local kver log
+	kver=$(sed -n 's/^KVER=//p' "$COURSE_ENV/env.conf")
+	log=$HOST/home/student/starter/.check/check/logs/part2_timer/build.log
+	grep -q "make -C /usr/src/linux-headers-$kver " "$log"
+	# The host's own headers are another release's, and unused.
+	! grep -q "linux-headers-$(chroot "$HOST" dpkg-query -W -f='${Depends}' linux-headers-amd64 |
+		sed 's/^linux-headers-//; s/ .*//')" "$log"
+}
+
+@test "it booted the pinned kernel" {
+	local kver
+	kver=$(sed -n 's/^KVER=//p' "$COURSE_ENV/env.conf")
+	grep -aq "Linux version $kver " "$HOST/home/student/starter/.check/check/logs/part2_timer/round1.dmesg"
+}
+
+@test "its verdicts are this host's, test by test" {
+	diff <(verdicts "$(host_results)") <(verdicts "$(foreign_results)")
+}
+
+@test "the environment there is the image's, byte for byte (same sha256)" {
+	local sha
+	sha=$(cut -d' ' -f1 "$HOST/image.tar.zst.sha256")
+	grep -qx "SOURCE=image sha256:$sha" "$HOST/var/cache/kmod-course/env/$(basename "$COURSE_ENV")/env.conf"
+}
