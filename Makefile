@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm image import-image demo test lint unit selftest shards starter config gradescope-check release gradescope bench handouts clean
+.PHONY: all deps vm image import-image demo test lint unit selftest shards kernels foreign-host starter config gradescope-check release gradescope bench handouts clean
 
 all: demo
 
@@ -34,10 +34,15 @@ import-image: deps
 demo: deps
 	bash grader/run.sh --reference --out results/demo $(if $(PARTS),--parts $(PARTS))
 
-test: deps lint unit selftest shards starter config gradescope-check
+# The kernel matrix: the series the course may choose besides its default
+# (course.conf COURSE_KERNEL), graded with the references and skeletons.
+KERNEL_MATRIX ?= 6.12
+
+test: deps lint unit selftest shards starter config gradescope-check kernels foreign-host
 
 lint: deps
 	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run \
+		selftest/*.bats \
 		gradescope/setup.sh gradescope/run_autograder
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
@@ -52,7 +57,18 @@ selftest: deps
 # Grading in shards (grader/run.sh --shard K/N, then grader/merge) gives
 # the gradebook of one run, byte for byte: 4 part-1 submissions, one VM at a time.
 shards: deps
-	$(PYTHON) selftest/check_shards.py --jobs 1
+	$(PYTHON) selftest/check_shards.py --jobs $(JOBS)
+
+# Every kernel of the matrix: the references get full marks, the skeletons
+# their baseline (the variants run on the default kernel only).
+kernels: deps
+	bash selftest/check_kernels.sh --jobs $(JOBS) $(KERNEL_MATRIX)
+
+# The kit on another Debian release (a trixie tree with its own newer
+# kernel headers): make check there builds and boots the pinned kernel and
+# gives this host's verdicts.
+foreign-host: deps
+	bats selftest/foreign_host.bats
 
 # The student workflow from the released kit: make check, make submit, graded.
 starter: deps
