@@ -11,6 +11,8 @@
 # usage: bats selftest/foreign_host.bats
 #   KMOD_FOREIGN_DIR=DIR keeps the tree in DIR and reuses it (faster reruns)
 
+bats_require_minimum_version 1.5.0
+
 FOREIGN_SUITE=trixie
 
 setup_file() {
@@ -60,9 +62,10 @@ make_foreign_tree() {
 	touch "$HOST/.foreign-ready"
 }
 
-# Run a command on the foreign host: its own root (a mount point, as
-# bubblewrap needs), /proc, /sys and /dev, in a mount namespace that goes
-# away with the command.
+# Run a command on the foreign host: its tree as the root of a mount
+# namespace of its own (pivot_root, not chroot: the kernel refuses user
+# namespaces, which bubblewrap needs, to a chrooted process), with /proc,
+# /sys and /dev; it all goes away with the command.
 on_foreign_host() {
 	# shellcheck disable=SC2016 # (expanded by the inner bash)
 	unshare --mount --pid --fork --kill-child -- bash -c '
@@ -74,7 +77,12 @@ on_foreign_host() {
 		mount -t proc proc "$host/proc"
 		mount --rbind /sys "$host/sys"
 		mount --rbind /dev "$host/dev"
-		exec chroot "$host" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+		cd "$host"
+		mkdir -p .old-root
+		pivot_root . .old-root
+		cd /
+		umount -l /.old-root
+		exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			DEBIAN_FRONTEND=noninteractive "$@"' foreign-host "$HOST" "$@"
 }
