@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm image import-image demo test lint unit selftest shards kernels foreign-host starter config gradescope-check release gradescope bench handouts clean
+.PHONY: all deps vm image import-image demo test lint unit selftest shards kernels foreign-host test-downloads starter config gradescope-check release gradescope bench handouts clean
 
 all: demo
 
@@ -38,7 +38,16 @@ demo: deps
 # (course.conf COURSE_KERNEL), graded with the references and skeletons.
 KERNEL_MATRIX ?= 6.12
 
-test: deps lint unit selftest shards starter config gradescope-check kernels foreign-host
+# What the kernels and foreign-host steps need from the network (another
+# kernel's environment, a trixie tree) is made while the shards step grades
+# part 1, whose checks do not depend on timing.
+test: deps lint unit selftest
+	@$(MAKE) --no-print-directory --output-sync=target -j2 shards test-downloads
+	@$(MAKE) --no-print-directory starter config gradescope-check kernels foreign-host
+
+test-downloads: deps
+	bash selftest/check_kernels.sh --prepare $(KERNEL_MATRIX)
+	bash selftest/foreign_host_tree.sh selftest/out/foreign/host
 
 lint: deps
 	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run \
@@ -68,7 +77,7 @@ kernels: deps
 # kernel headers): make check there builds and boots the pinned kernel and
 # gives this host's verdicts.
 foreign-host: deps
-	bats selftest/foreign_host.bats
+	KMOD_FOREIGN_DIR=$(CURDIR)/selftest/out/foreign bats selftest/foreign_host.bats
 
 # The student workflow from the released kit: make check, make submit, graded.
 starter: deps

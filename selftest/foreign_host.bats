@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The starter kit on a host that is not the grader's: a Debian trixie tree
-# (made here with debootstrap: its own apt state, its own newer
-# linux-headers-amd64 and gcc) entered as a machine of its own (chroot in a
-# mount namespace of its own, with /proc, /sys and /dev). The student there
+# (selftest/foreign_host_tree.sh: its own apt state, its own newer
+# linux-headers-amd64 and gcc) entered as a machine of its own (the root of
+# a mount namespace of its own, with /proc, /sys and /dev). The student there
 # installs what the kit asks for, imports the course's image (made on this
 # host by `make image`), and runs `make check` on part 2's reference
 # solution. It must build against the pinned kernel, boot the pinned kernel,
@@ -13,7 +13,7 @@
 
 bats_require_minimum_version 1.5.0
 
-FOREIGN_SUITE=trixie
+FOREIGN_SUITE=trixie # (as selftest/foreign_host_tree.sh makes it)
 
 setup_file() {
 	export ROOT_DIR
@@ -21,70 +21,27 @@ setup_file() {
 	export WORK=${KMOD_FOREIGN_DIR:-$BATS_FILE_TMPDIR/foreign}
 	export HOST=$WORK/host
 	mkdir -p "$WORK"
-	source "$ROOT_DIR/vm/common.sh"
 	export COURSE_ENV
 	COURSE_ENV=$(bash "$ROOT_DIR/vm/env.sh" dir)
-	make_foreign_tree >"$WORK/tree.log" 2>&1 || {
-		tail -n 20 "$WORK/tree.log" >&3
-		return 1
-	}
+	bash "$ROOT_DIR/selftest/foreign_host_tree.sh" "$HOST"
 	kit_with_reference "$WORK/kit.tar.gz"
-	# This host's verdicts.
+	bash "$ROOT_DIR/vm/env.sh" image "$HOST/image.tar.zst" >/dev/null
+	# This host's verdicts, graded while the foreign host installs the
+	# kit's packages (two VMs at most at once: this one, then the other's).
 	rm -rf "$WORK/hostkit"
 	mkdir -p "$WORK/hostkit"
 	tar -xzf "$WORK/kit.tar.gz" -C "$WORK/hostkit"
-	make -C "$WORK/hostkit/starter/part2_timer" check >"$WORK/host-check.txt" 2>&1 || true
+	make -C "$WORK/hostkit/starter/part2_timer" check >"$WORK/host-check.txt" 2>&1 &
+	local host_check=$!
 	# The foreign host's: the kit's own install-deps, the image, make check.
-	bash "$ROOT_DIR/vm/env.sh" image "$HOST/image.tar.zst" >/dev/null
 	rm -rf "$HOST/home/student"
 	mkdir -p "$HOST/home/student"
 	tar -xzf "$WORK/kit.tar.gz" -C "$HOST/home/student"
-	on_foreign_host sh -c 'cd /home/student/starter &&
+	bash "$ROOT_DIR/selftest/foreign_host_tree.sh" "$HOST" --run sh -c 'cd /home/student/starter &&
 		bash scripts/install-deps.sh &&
 		make import-image FILE=/image.tar.zst &&
 		make -C part2_timer check' >"$WORK/foreign-check.txt" 2>&1 || true
-}
-
-# The trixie tree, with linux-headers-amd64 (what a student's own machine
-# would have: another kernel's headers than the course's).
-make_foreign_tree() {
-	if [[ -f $HOST/.foreign-ready ]]; then
-		return 0
-	fi
-	rm -rf "$HOST"
-	debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-		"$FOREIGN_SUITE" "$HOST" "${KMOD_DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
-		"$(debootstrap_script "$FOREIGN_SUITE")"
-	cp /etc/resolv.conf "$HOST/etc/resolv.conf"
-	on_foreign_host apt-get update -q
-	# (Its headers pull in its kernel: no initramfs for it, nothing boots it.)
-	on_foreign_host INITRD=No apt-get install -y -q --no-install-recommends linux-headers-amd64
-	touch "$HOST/.foreign-ready"
-}
-
-# Run a command on the foreign host: its tree as the root of a mount
-# namespace of its own (pivot_root, not chroot: the kernel refuses user
-# namespaces, which bubblewrap needs, to a chrooted process), with /proc,
-# /sys and /dev; it all goes away with the command.
-on_foreign_host() {
-	# shellcheck disable=SC2016 # (expanded by the inner bash)
-	unshare --mount --pid --fork --kill-child -- bash -c '
-		set -e
-		host=$1
-		shift
-		mount --make-rprivate /
-		mount --bind "$host" "$host"
-		mount -t proc proc "$host/proc"
-		mount --rbind /sys "$host/sys"
-		mount --rbind /dev "$host/dev"
-		cd "$host"
-		mkdir -p .old-root
-		pivot_root . .old-root
-		cd /
-		umount -l /.old-root
-		exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			DEBIAN_FRONTEND=noninteractive "$@"' foreign-host "$HOST" "$@"
+	wait "$host_check" || true
 }
 
 # The released kit with part 2's reference solution in it.
