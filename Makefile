@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 PARTS ?=
 
-.PHONY: all deps vm image import-image demo test lint unit selftest shards kernels foreign-host test-downloads starter config gradescope-check release gradescope bench handouts clean
+.PHONY: all deps vm image import-image demo test lint unit selftest shards kernels foreign-host test-downloads shards-then-starter starter config gradescope-check release gradescope bench handouts clean
 
 all: demo
 
@@ -39,11 +39,15 @@ demo: deps
 KERNEL_MATRIX ?= 6.12
 
 # What the kernels and foreign-host steps need from the network (another
-# kernel's environment, a trixie tree) is made while the shards step grades
-# part 1, whose checks do not depend on timing.
+# kernel's environment, a trixie tree) is made while the shards and starter
+# steps grade: part 1 submissions and skeletons, whose verdicts do not depend
+# on timing.
 test: deps lint unit selftest
-	@$(MAKE) --no-print-directory --output-sync=target -j2 shards test-downloads
-	@$(MAKE) --no-print-directory starter config gradescope-check kernels foreign-host
+	@$(MAKE) --no-print-directory --output-sync=target -j2 shards-then-starter test-downloads
+	@$(MAKE) --no-print-directory config gradescope-check kernels foreign-host
+
+shards-then-starter:
+	@$(MAKE) --no-print-directory shards starter
 
 test-downloads: deps
 	bash selftest/check_kernels.sh --prepare $(KERNEL_MATRIX)
