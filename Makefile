@@ -111,4 +111,4 @@ bench: deps
 	bash bench/bench.sh
 
 clean:
-	rm -rf results selftest/out handouts dist .check
+	rm -rf results selftest/out selftest/out-kernel-* handouts dist .check
