@@ -53,13 +53,16 @@ as_root() {
 	fi
 }
 
+# os_release KEY: a value of /etc/os-release (one pair of quotes removed).
+os_release() {
+	sed -n "s/^$1=//p" /etc/os-release 2>/dev/null | head -n 1 | tr -d "\"'"
+}
+
 # debian, ubuntu, fedora or what /etc/os-release says (ID, then ID_LIKE).
 distribution() {
-	local id="" like=""
-	if [[ -r /etc/os-release ]]; then
-		id=$(. /etc/os-release && printf '%s' "${ID:-}")
-		like=$(. /etc/os-release && printf '%s' "${ID_LIKE:-}")
-	fi
+	local id like
+	id=$(os_release ID)
+	like=$(os_release ID_LIKE)
 	case " $id $like " in
 	*" debian "* | *" ubuntu "*) echo debian ;;
 	*" fedora "* | *" rhel "*) echo fedora ;;
@@ -92,6 +95,19 @@ missing_fedora() {
 	done
 }
 
+# The command that installs packages, as a user types it.
+install_line_debian() { echo "sudo apt-get install --no-install-recommends"; }
+install_line_fedora() { echo "sudo dnf install"; }
+
+install_debian() {
+	as_root apt-get update -q
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+install_fedora() {
+	as_root dnf install -y "$@"
+}
+
 main() {
 	local table=$NEEDS skip="" print=0
 	case ${1:-} in
@@ -112,28 +128,16 @@ main() {
 	list=$(packages "$distro" "$table" "$skip")
 	mapfile -t wanted <<<"$list"
 	case $distro in
-	debian)
+	debian | fedora)
 		if [[ $print -eq 1 ]]; then
-			echo "sudo apt-get install --no-install-recommends ${wanted[*]}"
+			echo "$("install_line_$distro") ${wanted[*]}"
 			return 0
 		fi
-		list=$(missing_debian "${wanted[@]}")
+		list=$("missing_$distro" "${wanted[@]}")
 		[[ -z $list ]] || mapfile -t missing <<<"$list"
 		[[ ${#missing[@]} -gt 0 ]] || return 0
 		echo "install-deps: installing ${missing[*]}" >&2
-		as_root apt-get update -q
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-		;;
-	fedora)
-		if [[ $print -eq 1 ]]; then
-			echo "sudo dnf install ${wanted[*]}"
-			return 0
-		fi
-		list=$(missing_fedora "${wanted[@]}")
-		[[ -z $list ]] || mapfile -t missing <<<"$list"
-		[[ ${#missing[@]} -gt 0 ]] || return 0
-		echo "install-deps: installing ${missing[*]}" >&2
-		as_root dnf install -y "${missing[@]}"
+		"install_$distro" "${missing[@]}"
 		;;
 	*)
 		cat >&2 <<EOF
