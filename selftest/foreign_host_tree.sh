@@ -41,7 +41,6 @@ on_foreign_host() {
 make_tree() {
 	local host=$1
 	rm -rf "$host"
-	mkdir -p "$(dirname "$host")"
 	debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
 		"$FOREIGN_SUITE" "$host" "${KMOD_DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
 		"$(debootstrap_script "$FOREIGN_SUITE")"
@@ -62,6 +61,7 @@ main() {
 		return
 	fi
 	[[ -f $host/.foreign-ready ]] && return 0
+	mkdir -p "$(dirname "$host")"
 	make_tree "$host" >"$host.log" 2>&1 || {
 		tail -n 20 "$host.log" >&2
 		die "the $FOREIGN_SUITE tree could not be made (the whole log: $host.log)"
