@@ -132,5 +132,62 @@ class EnvTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.cache, "env", "bookworm-6.1")))
 
 
+
+# Package names as the bookworm archive listed them on 2026-12-02: 6.12.118's
+# headers and unsigned image were out, its signed image not yet.
+ARCHIVE_NAMES = """linux-headers-6.1.0-57-amd64
+linux-headers-6.1.0-57-cloud-amd64
+linux-headers-6.1.0-57-rt-amd64
+linux-image-6.1.0-57-amd64
+linux-image-6.1.0-57-amd64-unsigned
+linux-headers-6.12.117+deb12-amd64
+linux-image-6.12.117+deb12-amd64
+linux-headers-6.12.118+deb12-amd64
+linux-headers-6.12.118+deb12-cloud-amd64
+linux-image-6.12.118+deb12-amd64-dbg
+linux-image-6.12.118+deb12-amd64-unsigned
+linux-image-6.12.118+deb12-cloud-amd64-unsigned
+linux-headers-6.12.119+deb12-amd64
+"""
+
+
+class PickKernelTest(unittest.TestCase):
+    """Which release and image package a COURSE_KERNEL names in an archive."""
+
+    def pick(self, spec, names=ARCHIVE_NAMES):
+        proc = subprocess.run(["bash", ENV_SH, "pick-kernel", spec], input=names,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, KMOD_CACHE=tempfile.gettempdir()), timeout=30)
+        return proc.returncode, proc.stdout.strip(), proc.stderr
+
+    def test_a_series_is_its_newest_generic_release_with_the_signed_image(self):
+        self.assertEqual(self.pick("6.1")[1], "6.1.0-57-amd64 linux-image-6.1.0-57-amd64")
+
+    def test_the_unsigned_image_stands_in_while_the_signed_one_is_not_published(self):
+        # 6.12.119 has headers only and is passed over; 6.12.118 has no signed image.
+        self.assertEqual(self.pick("6.12")[1],
+                         "6.12.118+deb12-amd64 linux-image-6.12.118+deb12-amd64-unsigned")
+
+    def test_a_release_is_taken_as_it_is(self):
+        self.assertEqual(self.pick("6.12.117+deb12-amd64")[1],
+                         "6.12.117+deb12-amd64 linux-image-6.12.117+deb12-amd64")
+
+    def test_a_release_the_archive_has_no_image_of_is_refused(self):
+        rc, out, err = self.pick("6.12.119+deb12-amd64")
+        self.assertNotEqual(rc, 0)
+        self.assertEqual(out, "")
+        self.assertIn("has no image of Linux 6.12.119+deb12-amd64", err)
+
+    def test_a_series_not_in_the_archive_is_refused(self):
+        rc, _, err = self.pick("5.10")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("no Linux 5.10 for amd64", err)
+
+    def test_what_is_neither_a_series_nor_a_release_is_refused(self):
+        rc, _, err = self.pick("latest")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("is a series like 6.1", err)
+
+
 if __name__ == "__main__":
     unittest.main()

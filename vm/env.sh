@@ -26,6 +26,8 @@
 #        env.sh image [FILE]   write the environment as FILE (.tar.zst) and FILE.sha256
 #        env.sh import FILE|URL  install an image into the cache (checks its sha256)
 #        env.sh show           what the environment is (env.conf), without making it
+#        env.sh pick-kernel [SPEC] <NAMES  the release and image package SPEC
+#                              names among package names (apt-cache pkgnames)
 # The folder holds root/ (the tree), kernel/vmlinux and kernel/config, and
 # env.conf (SUITE, KERNEL, KVER, RECIPE, SOURCE, MADE).
 set -euo pipefail
@@ -120,20 +122,44 @@ write_sources() {
 	as_root cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 }
 
-# The kernel release a COURSE_KERNEL names: a release as it is; a series
-# (6.1, 6.12) as its newest amd64 flavour in the tree's archive.
-resolve_kernel() {
-	local spec=$1 newest
+# pick_kernel SPEC: from the package names on stdin (apt-cache pkgnames of
+# the tree's archive), the kernel release a COURSE_KERNEL names and the image
+# package to install for it, as "RELEASE PACKAGE". A release is taken as it
+# is; a series (6.1, 6.12) becomes its newest generic amd64 release. The
+# image is the signed one where the archive has it, else the unsigned build
+# of the same kernel: Debian publishes the signed image some days after the
+# headers and the unsigned image (seen with 6.12.118), and the VM does not
+# use secure boot, so both boot the same. A release with headers but neither
+# image is passed over for the next older one.
+pick_kernel() {
+	local spec=$1 names release
+	names=$(cat)
 	if [[ $spec == *[-+]* ]]; then
-		printf '%s\n' "$spec"
+		release=$spec
+		image_package "$release" <<<"$names" ||
+			die "Debian $(suite) has no image of Linux $release (COURSE_KERNEL in course.conf)"
 		return
 	fi
 	[[ $spec =~ ^[0-9]+\.[0-9]+$ ]] || die "COURSE_KERNEL is a series like 6.1 or a release like 6.1.0-57-amd64, not '$spec'"
-	newest=$(in_tree apt-cache pkgnames linux-headers- |
-		grep -E "^linux-headers-${spec//./\\.}[.-][0-9][^[:space:]]*-amd64\$" |
-		grep -vE -- '-(cloud|rt)-amd64$' | sed 's/^linux-headers-//' | sort -V | tail -n 1) || true
-	[[ -n $newest ]] || die "no Linux $spec for amd64 in Debian $(suite) (COURSE_KERNEL in course.conf)"
-	printf '%s\n' "$newest"
+	while read -r release; do
+		image_package "$release" <<<"$names" && return
+	done < <(grep -E "^linux-headers-${spec//./\\.}[.-][0-9][^[:space:]]*-amd64\$" <<<"$names" |
+		grep -vE -- '-(cloud|rt)-amd64$' | sed 's/^linux-headers-//' | sort -rV)
+	die "no Linux $spec for amd64 with headers and an image in Debian $(suite) (COURSE_KERNEL in course.conf)"
+}
+
+# image_package RELEASE: "RELEASE PACKAGE" for the first of the signed and
+# the unsigned image among the names on stdin; fails when neither is there.
+image_package() {
+	local names package
+	names=$(cat)
+	for package in "linux-image-$1" "linux-image-$1-unsigned"; do
+		if grep -qxF -- "$package" <<<"$names"; then
+			printf '%s %s\n' "$1" "$package"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # The kernel package is installed (6.12's headers depend on it) without an
@@ -162,7 +188,7 @@ keep_vm_drivers() {
 }
 
 make_env() {
-	local dir=$1 suite kver mirror
+	local dir=$1 suite kver image mirror
 	suite=$(suite)
 	mirror=$(mirror)
 	mkdir -p "$KMOD_CACHE/env"
@@ -178,10 +204,11 @@ make_env() {
 		tail -n 20 "$tmp/apt.log" >&2
 		die "apt-get update in the new tree failed"
 	}
-	kver=$(resolve_kernel "$(kernel_spec)")
-	log "installing Linux $kver, its headers, the compiler and the VM's programs"
+	read -r kver image < <(in_tree apt-cache pkgnames linux- | pick_kernel "$(kernel_spec)") || true
+	[[ -n ${image:-} ]] || die "no kernel to install (see above)"
+	log "installing Linux $kver ($image), its headers, the compiler and the VM's programs"
 	in_tree INITRD=No apt-get install -y -q --no-install-recommends \
-		"linux-image-$kver" "linux-headers-$kver" "${PACKAGES[@]}" \
+		"$image" "linux-headers-$kver" "${PACKAGES[@]}" \
 		>>"$tmp/apt.log" 2>&1 || {
 		tail -n 20 "$tmp/apt.log" >&2
 		die "installing the environment's packages failed"
@@ -337,6 +364,7 @@ main() {
 		write_image "${2:-$KMOD_ROOT/dist/course-env-$(env_value "$dir" SUITE)-$(env_value "$dir" KVER).tar.zst}"
 		;;
 	import) import_image "${2:?usage: env.sh import FILE|URL}" ;;
+	pick-kernel) pick_kernel "${2:-$(kernel_spec)}" ;;
 	show)
 		if [[ -f $(env_dir)/env.conf ]]; then
 			cat "$(env_dir)/env.conf"
