@@ -54,7 +54,7 @@ test-downloads: deps
 	bash selftest/foreign_host_tree.sh selftest/out/foreign/host
 
 lint: deps
-	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh bench/*.sh selftest/*.sh .ci/run \
+	shellcheck -x scripts/*.sh grader/*.sh vm/*.sh vm/guest/guest-init.sh vm/guest/run-suite.bash bench/*.sh selftest/*.sh .ci/run \
 		selftest/*.bats \
 		gradescope/setup.sh gradescope/run_autograder
 	shellcheck -s bash grader/guest-lib/kmod.bash

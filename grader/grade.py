@@ -244,7 +244,7 @@ class PartGrader:
 
     def prepare_job(self):
         os.makedirs(self.job)
-        for name in ("guest-init.sh", "guest-agent.py"):
+        for name in ("guest-init.sh", "guest-agent.py", "run-suite.bash"):
             shutil.copy(os.path.join(ROOT, "vm", "guest", name), self.job)
         tests = os.path.join(self.job, "tests")
         shutil.copytree(os.path.join(self.part.path, "tests"), tests)

@@ -2,8 +2,9 @@
 """The grading VM's only writer to the results port (copied into every job
 folder; started by guest-init.sh as root).
 
-It runs the job's bats suite and relays, as authenticated records
-(/job/lib/records.py): its own events on channel A, every line bats prints
+It runs the job's bats suite (with /job/run-suite.bash, which prints what
+`bats --tap --timing` prints, faster) and relays, as authenticated records
+(/job/lib/records.py): its own events on channel A, every line the suite prints
 on channel T, and the kernel log on channel K. Each relayed line is cut at
 "\\n" only and has its control characters escaped, so no text a student's
 code produced (a build log, /proc output, a kernel message) can end a
@@ -91,7 +92,8 @@ def relay_lines(fd, port, channel):
 
 
 def run_suite(port, suite, flt):
-    cmd = ["bats", "--tap", "--timing"] + (["--filter", flt] if flt else []) + [suite]
+    cmd = (["bash", os.path.join(JOB, "run-suite.bash")] + (["--filter", flt] if flt else [])
+           + [suite])
     read_end, write_end = os.pipe()
     port.send("A", f"bats-start {uptime()}")
     proc = subprocess.Popen(cmd, cwd="/tmp", stdin=subprocess.DEVNULL, stdout=write_end,
