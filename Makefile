@@ -8,7 +8,8 @@
 #   make vm      make the course environment (kernel, headers, compiler) and the VM's initramfs
 #   make image   write the course environment as one file, dist/course-env-*.tar.zst (+ .sha256)
 #   make import-image FILE=PATH|URL  install an image from `make image` into the cache
-#   make handouts  assignments/*.md -> handouts/*.html and *.pdf (ONLY=part2_timer for one)
+#   make handouts  assignments/*.md -> handouts/*.html and *.pdf (ONLY=part2_timer for one);
+#                  the repository keeps them: commit them with their sources
 
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
@@ -97,7 +98,8 @@ config: deps
 gradescope-check: deps
 	bash selftest/check_gradescope.sh
 
-release:
+# The kit ships the handouts rendered from the current sources.
+release: handouts
 	$(PYTHON) scripts/release.py
 
 gradescope:
@@ -111,4 +113,4 @@ bench: deps
 	bash bench/bench.sh
 
 clean:
-	rm -rf results selftest/out selftest/out-kernel-* handouts dist .check
+	rm -rf results selftest/out selftest/out-kernel-* dist .check

@@ -461,6 +461,10 @@ def reserve_out_dir(out_root, name):
 # (leakguard.hidden_for_part), computed once per run by main().
 HIDDEN_LINES = {}
 
+# With --public: per part, the hidden tests not run, as (count, points)
+# (main() fills it before it leaves them out).
+HIDDEN_NOT_RUN = {}
+
 # At most this many parts are graded at once, over all submissions (each in
 # its own VMs); main() sets it from --jobs.
 VM_SLOTS = threading.BoundedSemaphore(1)
@@ -487,9 +491,44 @@ def grade_parts(graders):
     return [r for r, _ in done], "; ".join(errors)
 
 
-def grade_submission(path, name, out_root, parts, assets):
+class Layout:
+    """Where a submission's results go. Normally one folder, OUT/NAME, with
+    logs/PART/ for each part; with per_part (make check), one folder per
+    part, OUT/PART, holding only that part's results and logs/, so that a
+    check of one part leaves another's alone. Log paths in the reports are
+    relative to paths_from (where the reader stands; default the folder)."""
+
+    def __init__(self, out_root, name, parts, per_part=False, paths_from=None):
+        self.out_root, self.name, self.per_part, self.paths_from = out_root, name, per_part, paths_from
+        keys = [p.name for p in parts] if per_part else [name]
+        self.folders = {key: reserve_out_dir(out_root, key) for key in keys}
+
+    def folder(self, part_name):
+        return self.folders[part_name if self.per_part else self.name][0]
+
+    def logs(self, part_name):
+        return (os.path.join(self.folder(part_name), "logs") if self.per_part
+                else os.path.join(self.folder(part_name), "logs", part_name))
+
+    def rel_logs(self, part_name):
+        return os.path.relpath(self.logs(part_name), self.paths_from or self.folder(part_name))
+
+    def write(self, results, seconds, error):
+        """report.txt, results.json, junit.xml and timings.json, and what
+        changed since the folder's previous results."""
+        groups = ([(r.part, [r]) for r in results] if self.per_part else [(self.name, results)])
+        for key, group in groups:
+            out_dir, previous = self.folders[key]
+            report.write_all(out_dir, key, group, seconds, error)
+            if previous:
+                # make check keeps no earlier folder: it names the part's last run.
+                note_regrade(out_dir, key, previous, group,
+                             f"{key} since its last run" if self.per_part else None)
+
+
+def grade_submission(path, name, out_root, parts, assets, per_part=False, paths_from=None):
     start = time.monotonic()
-    out_dir, previous = reserve_out_dir(out_root, name)
+    layout = Layout(out_root, name, parts, per_part, paths_from)
     results, error = [], ""
     with tempfile.TemporaryDirectory(prefix="kmod-grade-") as work:
         # The sandboxed build runs as an unprivileged user that must be
@@ -513,8 +552,7 @@ def grade_submission(path, name, out_root, parts, assets):
             if not os.path.isdir(src) or os.path.islink(src):
                 src = None
             graders.append(PartGrader(part, assets, src, os.path.join(work, part.name),
-                                      os.path.join(out_dir, "logs", part.name),
-                                      f"logs/{part.name}"))
+                                      layout.logs(part.name), layout.rel_logs(part.name)))
         if graders:
             results, error = grade_parts(graders)
     # Nothing of the hidden tests reaches what students see (every
@@ -522,18 +560,20 @@ def grade_submission(path, name, out_root, parts, assets):
     # are published).
     leakguard.guard(results, {p.name: HIDDEN_LINES.get(p.name) or leakguard.hidden_for_part(p)
                               for p in parts})
-    report.write_all(out_dir, name, results, time.monotonic() - start, error)
-    if previous:
-        note_regrade(out_dir, name, previous, results)
+    for r in results:
+        r.hidden_not_run = HIDDEN_NOT_RUN.get(r.part, ())
+    layout.write(results, time.monotonic() - start, error)
     return name, results, error
 
 
-def note_regrade(out_dir, name, previous, results):
-    """A regrade says which tests changed score (also in regrade.txt)."""
+def note_regrade(out_dir, name, previous, results, label=None):
+    """A regrade says which tests changed score (also in regrade.txt);
+    label replaces "regrade of NAME (previous results: FOLDER)"."""
     changes = classbook.regrade_changes(previous, results)
     if changes is None:
         return
-    text = (f"regrade of {name} (previous results: {os.path.basename(previous)}): "
+    label = label or f"regrade of {name} (previous results: {os.path.basename(previous)})"
+    text = (f"{label}: "
             + (f"{len(changes)} test(s) changed score" if changes else "no score changed"))
     with open(os.path.join(out_dir, "regrade.txt"), "w", encoding="utf-8") as f:
         f.write(text + "\n" + "".join(f"  {c}\n" for c in changes))
@@ -564,6 +604,11 @@ def parse_args(argv):
     ap.add_argument("--public", action="store_true",
                     help="run only the public tests (what students' `make check` runs)")
     ap.add_argument("--name", help="the name to grade a single SUBMISSION under")
+    ap.add_argument("--per-part", action="store_true",
+                    help="(make check) one SUBMISSION: each part's results in OUT/PART, "
+                         "their report.txt paths printed")
+    ap.add_argument("--paths-from", metavar="DIR",
+                    help="write log paths in the reports relative to DIR (where the reader stands)")
     ap.add_argument("--shard", metavar="K/N",
                     help="grade only shard K of N of the submissions given (every N-th by "
                          "name; merge the N output folders with grader/merge): "
@@ -574,6 +619,8 @@ def parse_args(argv):
     args = ap.parse_args(argv)
     if args.name and (len(args.submissions) != 1 or args.reference or args.skeleton):
         ap.error("--name goes with exactly one SUBMISSION")
+    if args.per_part and (len(args.submissions) + args.reference + args.skeleton != 1 or args.shard):
+        ap.error("--per-part grades exactly one submission (no --shard)")
     if not (args.submissions or args.reference or args.skeleton):
         ap.error("name at least one SUBMISSION, or --reference / --skeleton")
     try:
@@ -631,6 +678,9 @@ def main(argv):
         return 2
     if args.public:
         for part in parts:
+            hidden = [t for t in part.tests if t.visibility == "hidden"]
+            if hidden:
+                HIDDEN_NOT_RUN[part.name] = (len(hidden), sum(t.points for t in hidden))
             part.tests = [t for t in part.tests if t.visibility == "public"]
     try:
         assets = read_assets()
@@ -675,7 +725,8 @@ def main(argv):
 
         def one(job):
             row = grade_submission(job[0], job[1], out_root,
-                                   cut_tests(parts, only_tests.get(job[1])), assets)
+                                   cut_tests(parts, only_tests.get(job[1])), assets,
+                                   args.per_part, args.paths_from and os.path.abspath(args.paths_from))
             with lock:
                 progress.finished(*row)
             return row
@@ -691,6 +742,12 @@ def main(argv):
             print("grader: interrupted; no VM is left running", file=sys.stderr)
             return 130
         pool.shutdown()
+    if args.per_part:
+        # make check prints these; no gradebook for one student's parts.
+        for _, results, _ in rows:
+            for r in results:
+                print(os.path.join(out_root, r.part, "report.txt"))
+        return 1 if any(error for _, _, error in rows) else 0
     # grades.csv and summary.txt cover every submission in the folder (a
     # regrade of one keeps the others' rows); the table shows this run's.
     graded = classbook.write_class(out_root, parts)

@@ -62,6 +62,7 @@ class PartResult:
     logs: list = field(default_factory=list)     # paths relative to the output folder
     timings: dict = field(default_factory=dict)  # seconds: build, each VM round
     flags: list = field(default_factory=list)    # for the TA: "review: ..." soft, others hard
+    hidden_not_run: tuple = ()                   # --public: (hidden tests, their points)
 
     @property
     def score(self):
@@ -262,12 +263,22 @@ def text_report(name, parts, seconds, grader_error):
     grader_error = sanitize.clip(grader_error, GRADER_ERROR_CAP)
     total = round(sum(p.score for p in parts), 2)
     most = round(sum(p.max_score for p in parts), 2)
+    not_run = [p.hidden_not_run for p in parts if p.hidden_not_run]
     lines = [f"kmod-course grading report for {name}: {total:g}/{most:g} points "
-             f"({seconds:.0f} s)", ""]
+             + ("of the public tests " if not_run else "") + f"({seconds:.0f} s)"]
+    if not_run:
+        lines.append(f"Only the public tests ran: {sum(n for n, _ in not_run)} hidden test(s), worth "
+                     f"{sum(p for _, p in not_run):g} points, are not run here; the grade runs them too.")
+    lines.append("")
     if grader_error:
         lines += [f"THE GRADER FAILED: {grader_error}", ""]
     for part in parts:
-        lines.append(f"{part.part}: {part.score:g}/{part.max_score:g}")
+        headline = f"{part.part}: {part.score:g}/{part.max_score:g}"
+        if part.hidden_not_run:
+            count, points = part.hidden_not_run
+            headline += (f" of the public tests; not run: {count} hidden test(s) worth "
+                         f"{points:g} points")
+        lines.append(headline)
         lines += [f"  FLAGGED: {f}" for f in part.flags]
         lines += [f"  note: {n}" for n in part.notes]
         for t in part.tests:

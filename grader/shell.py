@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Students' `make shell`: build this kit's parts in the sandbox and boot the
-course VM with an interactive root shell on the terminal. The modules and
-programs are in /job/build/PART/ (with --load, every module is insmod'ed
-first). Exiting the shell powers the VM off.
+course VM with an interactive root shell on the terminal. Your part folders
+are in /job/src/PART/ and what was built from them in /job/build/PART/ (both
+read-only; /tmp is writable). With --load, every module is insmod'ed first.
+Exiting the shell powers the VM off.
 
-usage: grader/shell.sh [--load]
+With --run SCRIPT (make shell RUN=my-test.sh), no terminal is needed: the VM
+runs SCRIPT with bash, as root, in /job/build, after the modules were loaded
+if --load is given; its output (and any kernel warning or oops) is printed
+here, and the exit status is the script's.
+
+usage: grader/shell.sh [--load] [--run SCRIPT]
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,10 +50,49 @@ def terminal_size():
         return 24, 80
 
 
+RUN_TIMEOUT = 900   # seconds a --run script may take, boot included
+EXIT_LINE = re.compile(r"^exit (\d{1,3})$", re.M)
+
+
+def write_job_env(job, load, script):
+    rows, cols = terminal_size()
+    with open(os.path.join(job, "job.env"), "w") as f:
+        f.write(f"KMOD_MODE={'run' if script else 'shell'}\nKMOD_LOAD={int(load)}\n"
+                f"KMOD_ROWS={rows}\nKMOD_COLS={cols}\n"
+                f"KMOD_TERM={os.environ.get('TERM', 'vt100')}\n")
+
+
+def run_script(cmd, stream):
+    """Boot with the console on stdout; the script's exit status comes back
+    on the results port."""
+    cmd[cmd.index("file:CONSOLE")] = "stdio"
+    try:
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        print(f"shell: the script did not finish within {RUN_TIMEOUT} s; the VM was stopped",
+              file=sys.stderr)
+        return 124
+    try:
+        with open(stream, encoding="utf-8", errors="replace") as f:
+            found = EXIT_LINE.findall(f.read())
+    except OSError:
+        found = []
+    if not found:
+        print("shell: the VM ended before the script did (a kernel crash? see the lines above)",
+              file=sys.stderr)
+        return 125
+    return int(found[-1])
+
+
 def main(argv):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--load", action="store_true", help="insmod every built module first")
+    ap.add_argument("--run", metavar="SCRIPT", help="run SCRIPT in the VM instead of a shell")
     args = ap.parse_args(argv)
+    if args.run and not os.path.isfile(args.run):
+        print(f"shell: {args.run}: no such file (RUN= takes a script of yours, e.g. RUN=my-test.sh)",
+              file=sys.stderr)
+        return 2
     parts = grade.discover_parts()
     assets = grade.read_assets()
     with tempfile.TemporaryDirectory(prefix="kmod-shell-") as work:
@@ -55,14 +101,17 @@ def main(argv):
         os.makedirs(job)
         shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
         build_parts(parts, assets, job)
-        rows, cols = terminal_size()
-        with open(os.path.join(job, "job.env"), "w") as f:
-            f.write(f"KMOD_MODE=shell\nKMOD_LOAD={int(args.load)}\n"
-                    f"KMOD_ROWS={rows}\nKMOD_COLS={cols}\n"
-                    f"KMOD_TERM={os.environ.get('TERM', 'vt100')}\n")
+        if args.run:
+            os.makedirs(os.path.join(job, "run"))
+            shutil.copy(args.run, os.path.join(job, "run", "script"))
+        write_job_env(job, args.load, args.run)
         config = vm.VMConfig(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
                              accel=assets["ACCEL"])
-        cmd = config.command(job, os.path.join(work, "stream"), "CONSOLE")
+        stream = os.path.join(work, "stream")
+        cmd = config.command(job, stream, "CONSOLE")
+        if args.run:
+            print(f"shell: booting the course VM to run {args.run}", file=sys.stderr)
+            return run_script(cmd, stream)
         # The serial console is this terminal; Ctrl-A X leaves qemu at once.
         cmd[cmd.index("file:CONSOLE")] = "mon:stdio"
         print("shell: booting the course VM (exit the shell to power it off)", file=sys.stderr)

@@ -22,11 +22,17 @@ assignments/handout.css, embedded in the HTML.
 
 usage: handouts.py [--out DIR] [--only NAME]
 
+The repository keeps the rendered handouts in handouts/ (a fresh clone shows
+them; make release ships them) with SOURCES.sha256, the digest of what each
+was rendered from: stale() says which no longer match their sources, and
+tests/test_handouts.py fails while any does (run make handouts).
+
 The pure functions (read_conf, fill_template, rubric_table, fill_rubrics,
 find_title) need neither pandoc nor weasyprint; tests/test_handouts.py
 tests them.
 """
 import argparse
+import hashlib
 import html
 import json
 import os
@@ -332,6 +338,52 @@ def shown(path):
     return os.path.abspath(path) if rel.startswith("..") else rel
 
 
+# --- the rendered handouts, kept in the repository ----------------------------------
+
+STAMP = "SOURCES.sha256"
+
+
+def input_digest(source, conf):
+    """The sha256 of everything a handout is rendered from: the filled
+    markdown (course.conf, the rubric, the grading facts), pandoc's
+    arguments, the course banner and the stylesheet."""
+    text, args = prepare(source, conf)
+    with open(CSS, encoding="utf-8") as f:
+        css = f.read()
+    data = json.dumps([text, args, course_banner(conf), css], ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def read_stamp(out_dir):
+    try:
+        with open(os.path.join(out_dir, STAMP), encoding="utf-8") as f:
+            return dict(reversed(line.rstrip("\n").split("  ", 1)) for line in f if "  " in line)
+    except OSError:
+        return {}
+
+
+def write_stamp(out_dir, digests):
+    """Record what each handout was rendered from (merged with the others')."""
+    stamp = {**read_stamp(out_dir), **digests}
+    with open(os.path.join(out_dir, STAMP), "w", encoding="utf-8") as f:
+        f.write("".join(f"{stamp[name]}  {name}\n" for name in sorted(stamp)))
+
+
+def stale(out_dir, conf=None):
+    """The handouts in out_dir not rendered (HTML and PDF) from the current
+    sources: [] when every one is current. Needs neither pandoc nor
+    weasyprint."""
+    conf = load_conf() if conf is None else conf
+    stamp = read_stamp(out_dir)
+    out = []
+    for source in sources():
+        name = os.path.splitext(os.path.basename(source))[0]
+        rendered = all(os.path.isfile(os.path.join(out_dir, f"{name}.{ext}")) for ext in ("html", "pdf"))
+        if not rendered or stamp.get(name) != input_digest(source, conf):
+            out.append(name)
+    return out
+
+
 def check_tools():
     missing = [tool for tool in ("pandoc", "weasyprint") if not shutil.which(tool)]
     if missing:
@@ -374,6 +426,8 @@ def main(argv=None):
             for source in todo:
                 for path in build(source, args.out, conf, tmp, embed):
                     print(f"handouts: wrote {shown(path)}")
+        write_stamp(args.out, {os.path.splitext(os.path.basename(s))[0]: input_digest(s, conf)
+                               for s in todo})
     except HandoutError as e:
         print(f"handouts: error: {e}", file=sys.stderr)
         return 1

@@ -21,10 +21,12 @@ import sys
 import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import handouts  # noqa: E402
 TOP = "starter"
 # Whole folders copied as they are (the VM runner and the grader).
 FOLDERS = ["grader", "vm"]
-FILES = {"kit/Makefile": "Makefile", "kit/README.md": "README.md",
+FILES = {"kit/Makefile": "Makefile", "kit/README.md": "README.md", "kit/gitignore": ".gitignore",
          "course.conf": "course.conf", "scripts/install-deps.sh": "scripts/install-deps.sh",
          "scripts/submit.py": "scripts/submit.py"}
 SKIP = re.compile(r"(^|/)(__pycache__|solution|\.check)(/|$)|\.(o|ko|pyc)$")
@@ -95,12 +97,10 @@ def kit_entries():
     for entry in sorted(os.listdir(ROOT)):
         if re.match(r"^part\d+_\w+$", entry) and os.path.isfile(os.path.join(ROOT, entry, "tests", "part.json")):
             yield from part_files(entry)
-    handouts = os.path.join(ROOT, "handouts")
-    sources = os.path.join(ROOT, "assignments")
-    for folder in (handouts if os.path.isdir(handouts) else sources,):
-        for name in sorted(os.listdir(folder)):
-            if name.endswith((".pdf", ".html", ".md")):
-                yield os.path.join(folder, name), f"handouts/{name}", None
+    folder = os.path.join(ROOT, "handouts")
+    for name in sorted(os.listdir(folder)):
+        if name.endswith((".pdf", ".html")):
+            yield os.path.join(folder, name), f"handouts/{name}", None
 
 
 def grader_owned(rel):
@@ -114,7 +114,11 @@ def build(out):
     hashes = []
     with tarfile.open(out, "w:gz") as tar:
         for path, rel, text in kit_entries():
-            data = text.encode() if text is not None else open(path, "rb").read()
+            if text is not None:
+                data = text.encode()
+            else:
+                with open(path, "rb") as f:
+                    data = f.read()
             info = tarfile.TarInfo(f"{TOP}/{rel}")
             info.size = len(data)
             info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
@@ -132,6 +136,13 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "dist", "starter.tar.gz"))
     args = ap.parse_args(argv)
+    # The kit ships the rendered handouts (every {{KEY}} filled), never
+    # their sources; make release renders them first.
+    old = handouts.stale(os.path.join(ROOT, "handouts"))
+    if old:
+        print(f"release: handouts/ is not rendered from the current assignments/ and course.conf "
+              f"({', '.join(old)}): run make handouts (make release does)", file=sys.stderr)
+        return 1
     path = build(args.out)
     with tarfile.open(path) as tar:
         count = len(tar.getnames())

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Students' `make submit`: check the kit and write submission.tar.gz.
 
-Checks that every part's required files exist and that every part builds
-(in the same sandbox the grader uses), leaves out build products and
-binaries, keeps the archive small, and writes a MANIFEST (file hashes, git
-HEAD if any, time, the latest `make check` summary). Prints what the archive
-holds and its sha256, and warns when files owned by the grader were changed.
-Non-interactive; exit status 1 when the submission is not ready.
+Parts are due in different weeks: with --parts (make submit PART=2) only
+those parts go in, and each must be ready; without it, every part that is
+ready goes in and the others are named. Ready: the part's required files
+exist and it builds (in the same sandbox the grader uses). Build products
+and binaries are left out, the archive is kept small, and a MANIFEST holds
+file hashes, the parts, git HEAD if any, the time, and each part's latest
+`make check` summary. Prints what the archive holds and its sha256, and warns
+when files owned by the grader were changed. Non-interactive; exit status 1
+when nothing (or not every part asked for) is ready.
 
-usage: submit.py [--out FILE] [--no-build]
+usage: submit.py [--parts LIST] [--out FILE] [--no-build]
 """
 import argparse
 import hashlib
@@ -94,59 +97,112 @@ def git_head():
         return "none"
 
 
-def check_summary():
-    path = os.path.join(ROOT, ".check", "check", "results.json")
+def check_summary(part, names):
+    """The part's latest `make check` (.check/PART/results.json), and
+    whether a submitted file changed after it."""
+    path = os.path.join(ROOT, ".check", part.name, "results.json")
     try:
         with open(path) as f:
             data = json.load(f)
+        checked = os.path.getmtime(path)
     except (OSError, ValueError):
-        return "make check has not been run"
-    passed = sum(1 for t in data["tests"] if t["status"] == "passed")
-    return f"make check: {passed}/{len(data['tests'])} public tests passed, {data['score']:g} points"
+        return f"{part.name}: make check has not been run"
+    tests = data.get("tests", [])
+    passed = sum(1 for t in tests if t.get("status") == "passed")
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(checked))
+    text = (f"{part.name}: make check {when}: {passed}/{len(tests)} public tests passed, "
+            f"{data.get('score', 0):g} points")
+    newer = [n for n in names if os.path.getmtime(os.path.join(part.path, n)) > checked]
+    if newer:
+        text += f" (before the latest change to {', '.join(newer)})"
+    return text
 
 
-def main(argv):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "submission.tar.gz"))
-    ap.add_argument("--no-build", action="store_true", help="skip the build check")
-    args = ap.parse_args(argv)
-    parts = grade.discover_parts()
-    problems, notes, files = [], [], {}
+def parse_parts(text):
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise SystemExit(f"submit: PART takes part numbers, e.g. PART=2 or PART=1,2 (not {text!r})")
+
+
+def ready_parts(parts, build):
+    """Per part: its files, or None and the reasons it is not ready."""
+    assets = grade.read_assets() if build else None
+    chosen, notes = {}, []
     for part in parts:
-        files[part.name] = part_files(part, problems, notes)
-    if not args.no_build:
-        assets = grade.read_assets()
-        for part in parts:
+        problems = []
+        names = part_files(part, problems, notes)
+        if build and not problems:
             ok, errors = builds(part, assets)
             if not ok:
-                problems.append(f"{part.name} does not build:\n    " + "\n    ".join(errors))
-    total = sum(os.path.getsize(os.path.join(ROOT, p, n)) for p, names in files.items() for n in names)
-    if total > MAX_TOTAL:
-        problems.append(f"the submission is {total // 1024} kB; the limit is {MAX_TOTAL // 1024} kB")
-    for note in notes:
-        print(f"submit: {note}")
-    for rel in changed_grader_files():
-        print(f"submit: warning: {rel} belongs to the grader and was changed; the grader uses its own copy")
-    if problems:
-        print("submit: not ready:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 1
+                problems.append(f"{part.name} does not build:\n      " + "\n      ".join(errors))
+        chosen[part.name] = (part, names, problems)
+    return chosen, notes
+
+
+def write_archive(out, chosen):
+    """The tarball of the ready parts with its MANIFEST; returns the
+    MANIFEST's lines."""
     manifest = [f"kmod-course submission, made {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
-                f"git HEAD: {git_head()}", check_summary(), ""]
-    with tarfile.open(args.out, "w:gz") as tar:
-        for part, names in files.items():
+                f"git HEAD: {git_head()}", "parts: " + " ".join(chosen)]
+    manifest += [check_summary(part, names) for part, names in chosen.values()] + [""]
+    with tarfile.open(out, "w:gz") as tar:
+        body = []
+        for part, names in chosen.values():
             for name in names:
-                path = os.path.join(ROOT, part, name)
+                path = os.path.join(part.path, name)
                 with open(path, "rb") as f:
-                    manifest.append(f"{hashlib.sha256(f.read()).hexdigest()}  {part}/{name}")
-                tar.add(path, arcname=f"{part}/{name}", recursive=False)
+                    body.append(f"{hashlib.sha256(f.read()).hexdigest()}  {part.name}/{name}")
+                tar.add(path, arcname=f"{part.name}/{name}", recursive=False)
+        manifest += body
         data = ("\n".join(manifest) + "\n").encode()
         info = tarfile.TarInfo("MANIFEST")
         info.size, info.mtime = len(data), int(time.time())
         tar.addfile(info, io.BytesIO(data))
-    with open(args.out, "rb") as f:
+    return manifest
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", default="",
+                    help="the parts to submit, e.g. 2 or 1,2 (default: every part that is ready)")
+    ap.add_argument("--out", help="the archive (default: submission.tar.gz, or "
+                                  "submission-partN.tar.gz for one part)")
+    ap.add_argument("--no-build", action="store_true", help="skip the build check")
+    args = ap.parse_args(argv)
+    wanted = parse_parts(args.parts)
+    try:
+        parts = grade.discover_parts(wanted)
+    except grade.GraderError as e:
+        print(f"submit: {e}", file=sys.stderr)
+        return 2
+    chosen, notes = ready_parts(parts, not args.no_build)
+    for note in notes:
+        print(f"submit: {note}")
+    for rel in changed_grader_files():
+        print(f"submit: warning: {rel} belongs to the grader and was changed; the grader uses its own copy")
+    not_ready = {n: problems for n, (_, _, problems) in chosen.items() if problems}
+    for name, problems in not_ready.items():
+        print(f"submit: {name} is not ready:\n    " + "\n    ".join(problems), file=sys.stderr)
+    ready = {n: (p, names) for n, (p, names, problems) in chosen.items() if not problems}
+    if not ready or (wanted and not_ready):
+        print("submit: nothing written" + (" (fix the part above, or submit another: make submit PART=N)"
+                                           if wanted else ""), file=sys.stderr)
+        return 1
+    total = sum(os.path.getsize(os.path.join(p.path, n)) for p, names in ready.values() for n in names)
+    if total > MAX_TOTAL:
+        print(f"submit: the submission is {total // 1024} kB; the limit is {MAX_TOTAL // 1024} kB",
+              file=sys.stderr)
+        return 1
+    out = args.out or os.path.join(ROOT, "submission.tar.gz" if not wanted else
+                                   "submission-" + "-".join(f"part{n}" for n in wanted) + ".tar.gz")
+    manifest = write_archive(out, ready)
+    with open(out, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    print("\n".join(manifest[4:]))
-    print(f"submit: wrote {args.out}\nsubmit: sha256 {digest}")
+    print("\n".join(manifest[2:]))
+    if not_ready:
+        print(f"submit: left out (not ready): {', '.join(not_ready)}")
+    print(f"submit: wrote {out}\nsubmit: sha256 {digest}")
     return 0
 
 

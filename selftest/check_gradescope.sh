@@ -6,10 +6,12 @@
 #     image this machine's `make image` wrote (the route that keeps one
 #     environment for a term: the grades are those of the same bits);
 #  2. put a submission in AUTOGRADER/submission and run run_autograder the
-#     same way, for three uploads:
+#     same way, for four uploads:
 #     - the reference solutions put in the starter kit, packed by its
 #       `make submit`: full marks (the starter-kit self-test leaves the
 #       grading of that tarball to this one);
+#     - part 2 alone, packed by the kit's `make submit PART=2`, to a part-2
+#       autograder: part 2's full marks;
 #     - part 2 uploaded as loose files (my_timer.c, Makefile) to a part-2
 #       autograder, with a Makefile that looks for the hidden tests and the
 #       grader while it builds: full marks, and it found nothing;
@@ -115,6 +117,11 @@ reference_tarball() { # the reference solutions, packed by the kit's make submit
 		return 1
 	}
 	cp "$kit/submission.tar.gz" "$work/submission.tar.gz"
+	make -C "$kit" submit PART=2 >>"$work/submit.log" 2>&1 || {
+		cat "$work/submit.log"
+		return 1
+	}
+	cp "$kit/submission-part2.tar.gz" "$work/submission-part2.tar.gz"
 }
 
 left_running() { # anything still running in the tree (qemu, a build), or as a build user
@@ -163,6 +170,11 @@ main() {
 	echo "       (run_autograder, 3 parts: $((SECONDS - started)) s)"
 	check "the reference gets full marks on Gradescope" \
 		grep -qx '300/300 failed=0' <(score "$work/reference.json" 2>&1)
+
+	# Part 2 in its week: the kit's make submit PART=2, to the part-2 autograder.
+	upload "$work/submission-part2.tar.gz"
+	check "run_autograder grades make submit PART=2's tarball" grade part2-tarball "$work/part2.conf"
+	check "which gets part 2's full marks" grep -qx '100/100 failed=0' <(score "$work/part2-tarball.json" 2>&1)
 
 	# Part 2 as loose files, with a Makefile that snoops while kbuild reads it.
 	cp "$root/part2_timer/solution/my_timer.c" "$work/my_timer.c"

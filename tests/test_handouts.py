@@ -269,3 +269,25 @@ class GradingFactsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RenderedHandoutsTest(unittest.TestCase):
+    """handouts/ in the repository holds what make release ships."""
+
+    def test_the_repository_handouts_are_rendered_from_the_current_sources(self):
+        self.assertEqual(handouts.stale(os.path.join(HERE, "..", "handouts")), [],
+                         "run make handouts and commit handouts/")
+
+    def test_a_changed_course_conf_makes_its_handouts_stale(self):
+        conf = dict(handouts.load_conf(), PART1_EXTRA_SYSCALLS="9")
+        self.assertEqual(handouts.stale(os.path.join(HERE, "..", "handouts"), conf), ["part1_syscalls"])
+
+    def test_a_handout_without_its_pdf_is_stale(self):
+        with tempfile.TemporaryDirectory() as out:
+            conf = handouts.load_conf()
+            source = handouts.sources("part2_timer")[0]
+            handouts.write_stamp(out, {"part2_timer": handouts.input_digest(source, conf)})
+            open(os.path.join(out, "part2_timer.html"), "w").close()
+            self.assertIn("part2_timer", handouts.stale(out, conf))
+            open(os.path.join(out, "part2_timer.pdf"), "w").close()
+            self.assertNotIn("part2_timer", handouts.stale(out, conf))

@@ -53,8 +53,10 @@ probe)
 	# A boot that reached userspace (vm/probe-accel.sh, make bench): two plain lines.
 	port=$(results_port) && printf '@@boot %s\n@@done\n' "$(cut -d' ' -f1 /proc/uptime)" >"$port"
 	;;
-shell)
-	# make shell: an interactive root shell on the serial console.
+shell | run)
+	# make shell: an interactive root shell on the serial console, or
+	# (make shell RUN=SCRIPT) the student's script, whose exit status goes
+	# to the results port.
 	cd /job/build || power_off
 	loaded=""
 	if [[ ${KMOD_LOAD:-0} == 1 ]]; then
@@ -62,11 +64,18 @@ shell)
 			[[ -e $ko ]] && insmod "$ko" && loaded+=" ${ko##*/}"
 		done
 	fi
+	if [[ $KMOD_MODE == run ]]; then
+		echo "[course VM: your files are in /job/src/PART/, built in /job/build/PART/; loaded:${loaded:- nothing}]" >/dev/ttyS0
+		bash /job/run/script </dev/null >/dev/ttyS0 2>&1
+		status=$?
+		port=$(results_port) && echo "exit $status" >"$port"
+		power_off
+	fi
 	export TERM=${KMOD_TERM:-vt100} PS1='kmod-vm:\w# '
 	stty -F /dev/ttyS0 rows "${KMOD_ROWS:-24}" cols "${KMOD_COLS:-80}" sane 2>/dev/null
 	{
 		echo
-		echo "Course VM: your parts are built in /job/build/PART/ (read-only)."
+		echo "Course VM: your part folders are in /job/src/PART/, built in /job/build/PART/ (read-only; /tmp is writable)."
 		echo "Loaded:${loaded:- nothing (use insmod, or make shell LOAD=1)}"
 		echo "Try: insmod part2_timer/my_timer.ko; watch -n 1 cat /proc/timer; dmesg"
 		echo "Exit the shell to power the VM off."
