@@ -15,6 +15,7 @@ usage: grader/shell.sh [--load] [--run SCRIPT]
 import argparse
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -54,12 +55,14 @@ RUN_TIMEOUT = 900   # seconds a --run script may take, boot included
 EXIT_LINE = re.compile(r"^exit (\d{1,3})$", re.M)
 
 
-def write_job_env(job, load, script):
+def write_job_env(job, load, script, mode=None, extra=None):
+    """job.env for guest-init.sh: shell, run (a script) or debug mode."""
     rows, cols = terminal_size()
+    values = {"KMOD_MODE": mode or ("run" if script else "shell"), "KMOD_LOAD": int(load),
+              "KMOD_ROWS": rows, "KMOD_COLS": cols, "KMOD_TERM": os.environ.get("TERM", "vt100"),
+              **(extra or {})}
     with open(os.path.join(job, "job.env"), "w") as f:
-        f.write(f"KMOD_MODE={'run' if script else 'shell'}\nKMOD_LOAD={int(load)}\n"
-                f"KMOD_ROWS={rows}\nKMOD_COLS={cols}\n"
-                f"KMOD_TERM={os.environ.get('TERM', 'vt100')}\n")
+        f.write("".join(f"{key}={shlex.quote(str(value))}\n" for key, value in values.items()))
 
 
 def run_script(cmd, stream):

@@ -8,8 +8,9 @@
 # from an image. Knows the package names on Debian, Ubuntu and Fedora;
 # elsewhere it says what to install.
 #
-# usage: install-deps.sh [--docs | --grader-only | --print]
+# usage: install-deps.sh [--docs | --debug | --grader-only | --print]
 #   --docs         adds what `make handouts` needs
+#   --debug        adds what `make debug` needs (gdb)
 #   --grader-only  only what grading needs, where builds use the container
 #                  route (no bubblewrap) and nothing is linted: the
 #                  Gradescope autograder's tree (gradescope/setup.sh)
@@ -40,6 +41,9 @@ DOC_NEEDS='
 pandoc     pandoc                  pandoc
 weasyprint weasyprint              weasyprint
 pdftotext  poppler-utils           poppler-utils
+'
+DEBUG_NEEDS='
+gdb        gdb                     gdb
 '
 # Needs the Gradescope tree does without (its builds use the container
 # route; it lints nothing, unpacks no zip, and already has the keys).
@@ -112,11 +116,12 @@ main() {
 	local table=$NEEDS skip="" print=0
 	case ${1:-} in
 	--docs) table+=$DOC_NEEDS ;;
+	--debug) table+=$DEBUG_NEEDS ;;
 	--grader-only) skip=$NOT_FOR_GRADING ;;
 	--print) print=1 ;;
 	"") ;;
 	*)
-		echo "usage: install-deps.sh [--docs | --grader-only | --print]" >&2
+		echo "usage: install-deps.sh [--docs | --debug | --grader-only | --print]" >&2
 		exit 2
 		;;
 	esac

@@ -115,6 +115,17 @@ expect "$work/run.txt" "/job/src/part2_timer/my_timer.c" "the script sees the pa
 check_ok "make shell RUN= exits with the script's status" grep -q "shell\] Error 3" "$work/run.txt"
 rm "$kit/probe.sh"
 
+# make debug: gdb, driven in batch mode, stops in the module's read function
+# when the VM reads /proc/timer, and prints the function's arguments.
+printf '%s\n' 'cat /proc/timer >/dev/null' >"$kit/read.sh"
+printf '%s\n' 'break timer_read' 'vm-go' 'continue' 'bt 1' 'info args' 'kill' >"$kit/read.gdb"
+(cd "$kit" && bash grader/debug.sh --part 2 --run read.sh --gdb-batch read.gdb) </dev/null >"$work/debug.txt" 2>&1 || true
+expect "$work/debug.txt" "Breakpoint 1, timer_read (" "make debug: gdb stops at a breakpoint in the module"
+check_ok "make debug: gdb prints the read's arguments (count = N)" \
+	grep -qE '^count = [0-9]+' "$work/debug.txt"
+expect "$work/debug.txt" "my_timer.c:" "make debug: gdb knows the module's source file"
+rm "$kit/read.sh" "$kit/read.gdb"
+
 echo "# a student's edit" >>"$kit/part2_timer/tests/timer_check.py"
 make -C "$kit" submit >"$work/submit.txt" 2>&1 || { cat "$work/submit.txt"; failures=$((failures + 1)); }
 expect "$work/submit.txt" "submit: sha256" "make submit writes a submission"

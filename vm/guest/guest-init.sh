@@ -7,15 +7,20 @@ set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb TMPDIR=/tmp
 
-results_port() {
+# port_named NAME: the device of the virtio serial port NAME.
+port_named() {
 	local dev
 	for dev in /sys/class/virtio-ports/*; do
-		if [[ $(cat "$dev/name" 2>/dev/null) == kmod.results ]]; then
+		if [[ $(cat "$dev/name" 2>/dev/null) == "$1" ]]; then
 			printf '/dev/%s\n' "${dev##*/}"
 			return 0
 		fi
 	done
 	return 1
+}
+
+results_port() {
+	port_named kmod.results
 }
 
 power_off() {
@@ -53,16 +58,33 @@ probe)
 	# A boot that reached userspace (vm/probe-accel.sh, make bench): two plain lines.
 	port=$(results_port) && printf '@@boot %s\n@@done\n' "$(cut -d' ' -f1 /proc/uptime)" >"$port"
 	;;
-shell | run)
+shell | run | debug)
 	# make shell: an interactive root shell on the serial console, or
 	# (make shell RUN=SCRIPT) the student's script, whose exit status goes
-	# to the results port.
+	# to the results port. make debug: the same with qemu's gdb stub on; the
+	# loaded modules' section addresses go to the results port first (the
+	# host gives them to gdb), and with KMOD_WAIT=1 the VM waits for a line
+	# on the control port (gdb has set its breakpoints) before it goes on.
 	cd /job/build || power_off
 	loaded=""
 	if [[ ${KMOD_LOAD:-0} == 1 ]]; then
 		for ko in /job/build/*/*.ko; do
 			[[ -e $ko ]] && insmod "$ko" && loaded+=" ${ko##*/}"
 		done
+	fi
+	if [[ $KMOD_MODE == debug ]]; then
+		port=$(results_port) && {
+			for ko in $loaded; do
+				for section in "/sys/module/${ko%.ko}/sections/".*; do
+					[[ -f $section ]] && echo "section ${ko%.ko} ${section##*/} $(cat "$section")"
+				done
+			done
+			echo ready
+		} >"$port"
+		if [[ ${KMOD_WAIT:-0} == 1 ]]; then
+			control=$(port_named kmod.control) && read -r _ <"$control"
+		fi
+		[[ -f /job/run/script ]] && KMOD_MODE=run
 	fi
 	if [[ $KMOD_MODE == run ]]; then
 		echo "[course VM: your files are in /job/src/PART/, built in /job/build/PART/; loaded:${loaded:- nothing}]" >/dev/ttyS0
