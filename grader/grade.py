@@ -33,6 +33,7 @@ import build as buildbox  # noqa: E402
 import classbook  # noqa: E402
 import course  # noqa: E402
 import leakguard  # noqa: E402
+import oops  # noqa: E402
 import report  # noqa: E402
 import rubric  # noqa: E402
 import shard  # noqa: E402
@@ -371,7 +372,7 @@ class PartGrader:
             unreported = [i for i in remaining if i not in reported]
             if not unreported:
                 if not stream.finished:
-                    crashes.append(("after the last test", self.crash_text(got)))
+                    crashes.append(("after the last test", self.located(got, self.crash_text(got))))
                 break
             if stream.finished:
                 # bats ended normally but never ran these: a suite error.
@@ -390,16 +391,20 @@ class PartGrader:
             culprit = unreported[0]
             r = results[culprit]
             text = self.crash_text(got)
+            where = self.crash_report(got.console)
             if got.killed_reason.startswith("no result"):
                 r.status = "timeout"
                 r.output = (f"this test did not finish within {self.part.tests[culprit].timeout} s "
                             f"(it hung, or the kernel deadlocked); the VM was stopped and "
-                            f"restarted for the remaining tests.\nLast console lines:\n{text}")
+                            f"restarted for the remaining tests.\n"
+                            + (f"The kernel reported:\n{where}\n" if where else "")
+                            + f"Last console lines:\n{text}")
             else:
                 r.status = "crashed"
-                r.output = ("the kernel crashed while this test ran; the VM was restarted "
-                            f"for the remaining tests.\nConsole:\n{text}")
-            crashes.append((self.part.tests[culprit].title, text))
+                r.output = ((f"the kernel crashed while this test ran:\n{where}\nThe VM was "
+                             if where else "the kernel crashed while this test ran; the VM was ")
+                            + f"restarted for the remaining tests.\nConsole:\n{text}")
+            crashes.append((self.part.tests[culprit].title, self.located(got, text, where)))
             remaining = unreported[1:]
         if restarts:
             self.result.notes.append(
@@ -428,6 +433,24 @@ class PartGrader:
         if stream.tainted & ~ALLOWED_TAINT:
             bad.append(f"the kernel is tainted ({stream.tainted})")
         return "\n".join(bad)
+
+    def crash_report(self, console):
+        """The first oops, BUG, WARNING or hung task in the console, with
+        every frame inside the part's modules resolved to FILE:LINE and its
+        source line from the .ko's debug information (grader/oops.py), or ""."""
+        reports = oops.find_reports(console)
+        if not reports:
+            return ""
+        build, src = os.path.join(self.job, "build"), os.path.join(self.job, "src")
+        modules = {os.path.splitext(f)[0]: (os.path.join(build, f), src)
+                   for f in self.part.conf.get("outputs", []) if f.endswith(".ko")}
+        return oops.summary(reports[0], oops.resolve(reports[0], modules))
+
+    def located(self, got, text, where=None):
+        """A crash's console excerpt, after where in the student's code it
+        happened when that is known."""
+        where = self.crash_report(got.console) if where is None else where
+        return f"{where}\nConsole:\n{text}" if where else text
 
     @staticmethod
     def crash_text(got):
