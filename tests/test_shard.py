@@ -330,7 +330,7 @@ class MainTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def fake_grade(self, path, name, out_root, parts, assets):
+    def fake_grade(self, path, name, out_root, parts, assets, per_part=False, paths_from=None):
         self.graded.append(name)
         out_dir, _ = grade.reserve_out_dir(out_root, name)
         results, error = fake_results(name)
