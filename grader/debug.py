@@ -139,14 +139,7 @@ def main(argv):
         return 2
     assets = grade.read_assets()
     with tempfile.TemporaryDirectory(prefix="kmod-debug-") as work:
-        os.chmod(work, 0o711)
-        job = os.path.join(work, "job")
-        os.makedirs(job)
-        shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
-        shell.build_parts([part], assets, job)
-        if args.run:
-            os.makedirs(os.path.join(job, "run"))
-            shutil.copy(args.run, os.path.join(job, "run", "script"))
+        job = shell.prepare_job(work, [part], assets, args.run)
         shell.write_job_env(job, True, args.run, mode="debug",
                             extra={"KMOD_WAIT": int(bool(args.gdb_batch))})
         # gdb reads the modules from here (the job folder goes with the VM).

@@ -51,6 +51,21 @@ def terminal_size():
         return 24, 80
 
 
+def prepare_job(work, parts, assets, script=None):
+    """The job folder (work/job) of a shell, run or debug VM: guest-init.sh,
+    the parts built in the sandbox, and the student's script as run/script."""
+    # The sandboxed build runs as a user that must reach its folder below work.
+    os.chmod(work, 0o711)
+    job = os.path.join(work, "job")
+    os.makedirs(job)
+    shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
+    build_parts(parts, assets, job)
+    if script:
+        os.makedirs(os.path.join(job, "run"))
+        shutil.copy(script, os.path.join(job, "run", "script"))
+    return job
+
+
 RUN_TIMEOUT = 900   # seconds a --run script may take, boot included
 EXIT_LINE = re.compile(r"^exit (\d{1,3})$", re.M)
 
@@ -99,14 +114,7 @@ def main(argv):
     parts = grade.discover_parts()
     assets = grade.read_assets()
     with tempfile.TemporaryDirectory(prefix="kmod-shell-") as work:
-        os.chmod(work, 0o711)
-        job = os.path.join(work, "job")
-        os.makedirs(job)
-        shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
-        build_parts(parts, assets, job)
-        if args.run:
-            os.makedirs(os.path.join(job, "run"))
-            shutil.copy(args.run, os.path.join(job, "run", "script"))
+        job = prepare_job(work, parts, assets, args.run)
         write_job_env(job, args.load, args.run)
         config = vm.VMConfig(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
                              accel=assets["ACCEL"])
