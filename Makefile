@@ -61,6 +61,7 @@ lint: deps
 	shellcheck -s bash grader/guest-lib/kmod.bash
 	shellcheck -s sh vm/guest/initramfs-init
 	$(PYTHON) -m py_compile grader/*.py grader/merge grader/guest-lib/*.py selftest/*.py part*/tests/*.py vm/*.py vm/guest/*.py scripts/*.py bench/*.py
+	bash scripts/lint.sh
 
 unit: deps
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py'

@@ -9,7 +9,6 @@ usage: bench.py [--boots N] [--builds N]
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -21,7 +20,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 
+import build  # noqa: E402
 import grade  # noqa: E402
+from parts import discover_parts  # noqa: E402
+import probe  # noqa: E402
 import vm  # noqa: E402
 
 
@@ -33,42 +35,24 @@ def summary(values):
 
 
 def bench_boots(assets, count, tmp):
-    """Boot an empty job: qemu start to guest userspace, and to qemu exit."""
-    config = vm.VMConfig(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
-                         accel=assets["ACCEL"])
-    job = os.path.join(tmp, "boot-job")
-    os.makedirs(job)
-    shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
-    with open(os.path.join(job, "job.env"), "w") as f:
-        f.write("KMOD_MODE=probe\n")
+    """Boot a probe job: qemu start to guest userspace, and to qemu exit."""
+    config = vm.VMConfig.from_assets(assets)
     to_userspace, whole = [], []
     for i in range(count):
-        probe = ProbeReader()
-        got = vm.boot(config, job, tmp, probe, 120, 180, prefix=f"boot{i}")
-        boot = re.search(rb"^@@boot (\d+\.\d+)$", probe.data, re.M)
-        if boot and re.search(rb"^@@done$", probe.data, re.M):
-            to_userspace.append(float(boot.group(1)))
+        uptime, got = probe.boot_once(config, tmp, 120, prefix=f"boot{i}")
+        if uptime is not None:
+            to_userspace.append(uptime)
             whole.append(got.seconds)
     return to_userspace, whole
 
 
-class ProbeReader:
-    """What a probe boot (KMOD_MODE=probe: two plain lines) sends."""
-
-    def __init__(self):
-        self.data = b""
-
-    def feed(self, data):
-        self.data += data
-
-
 def bench_builds(assets, count, tmp):
     times = []
-    part = grade.discover_parts([2])[0]
+    part = discover_parts([2])[0]
     for i in range(count):
         reference = grade.assemble("reference", os.path.join(tmp, f"ref{i}"), [part])
         start = time.monotonic()
-        status, _ = grade.build_part(part, os.path.join(reference, part.name),
+        status, _ = build.build_part(part, os.path.join(reference, part.name),
                                      os.path.join(tmp, f"src{i}"), os.path.join(tmp, f"out{i}"),
                                      assets["KDIR"])
         if status == 0:
@@ -79,7 +63,7 @@ def bench_builds(assets, count, tmp):
 def bench_grading(tmp, jobs, copies):
     """Grade `copies` reference submissions (every part) with --jobs `jobs`;
     return the wall seconds and each submission's timings.json."""
-    parts = grade.discover_parts()
+    parts = discover_parts()
     subs = []
     for i in range(copies):
         sub = os.path.join(tmp, f"grading{jobs}x{copies}", f"ref{i}")
@@ -87,7 +71,7 @@ def bench_grading(tmp, jobs, copies):
         subs.append(sub)
     out = os.path.join(tmp, f"out{jobs}x{copies}")
     start = time.monotonic()
-    subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade.py"),
+    subprocess.run([sys.executable, os.path.join(ROOT, "grader", "cli.py"),
                     "--jobs", str(jobs), "--out", out] + subs,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     wall = time.monotonic() - start
@@ -154,7 +138,7 @@ def measure_one(assets, base, part, src_part, bats):
 
 def measurement_part(number, title, timeout):
     """Part NUMBER with its suite cut to one test (the measurement's)."""
-    part = grade.discover_parts([number])[0]
+    part = discover_parts([number])[0]
     part.tests = part.tests[:1]
     part.tests[0].title = title
     part.tests[0].timeout = timeout
@@ -187,7 +171,7 @@ def main(argv):
     ap.add_argument("--boots", type=int, default=3)
     ap.add_argument("--builds", type=int, default=3)
     args = ap.parse_args(argv)
-    assets = grade.read_assets()
+    assets = vm.read_assets()
     rows = [("accelerator", assets["ACCEL"]), ("cores", str(os.cpu_count()))]
     with tempfile.TemporaryDirectory(prefix="kmod-bench-") as tmp:
         os.chmod(tmp, 0o711)   # the sandboxed build runs as an unprivileged user

@@ -24,6 +24,8 @@ sys.path.insert(0, HERE)
 import bench  # noqa: E402
 import check_grader  # noqa: E402
 import grade  # noqa: E402
+from parts import discover_parts  # noqa: E402
+import vm  # noqa: E402
 
 PART = "part2_timer"
 MODULES = ["reference", "measures_from_first_read", "negates_borrowed_ns",
@@ -34,7 +36,7 @@ FINDINGS = ("malformed", "negative", "same-text", "same-start")
 def source(name, dest):
     """The part folder of the reference, or of variant NAME."""
     if name == "reference":
-        grade.assemble("reference", dest, [grade.discover_parts([2])[0]])
+        grade.assemble("reference", dest, [discover_parts([2])[0]])
         return os.path.join(dest, PART)
     folder = os.path.join(dest, PART)
     check_grader.make_variant(PART, os.path.join(ROOT, "selftest", PART, "variants", name + ".patch"),
@@ -73,7 +75,7 @@ def main(argv):
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--modules", default=",".join(MODULES))
     args = ap.parse_args(argv)
-    assets = grade.read_assets()
+    assets = vm.read_assets()
     names = [n for n in args.modules.split(",") if n]
     results = {}
     with tempfile.TemporaryDirectory(prefix="kmod-detection-") as tmp:

@@ -1,16 +1,25 @@
 """Build one part of a submission in the sandbox (grader/sandbox-build.sh)
-and bring back only the files the part is expected to produce.
+and bring back only the files the part is expected to produce; build the
+course's own tools for it from the course's files alone.
 
 Everything the sandbox sends is read with a cap: the build log (stdout) and
 the tar of outputs (fd 3). A build that prints gigabytes or makes huge files
 fills neither the host's disk nor its memory; it just fails.
 """
+import atexit
+import hashlib
 import io
+import json
 import os
 import shlex
+import shutil
 import subprocess
 import tarfile
+import tempfile
 import threading
+
+import course
+import submission
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOG_CAP = 1024 * 1024            # bytes of build log kept
@@ -85,3 +94,85 @@ def _extract(data, out_dir, outputs):
                 with source, open(target, "wb") as f:
                     f.write(source.read())
                 os.chmod(target, 0o755)
+
+
+def build_commands(conf, kdir, build_dir):
+    """part.json's "build" commands with {KDIR}, {BUILD} and course.conf
+    values filled in; a kernel-module part defaults to kbuild."""
+    commands = conf.get("build") or [["make", "-C", "{KDIR}", "M={BUILD}", "modules"]]
+    values = dict(course.load(), KDIR=kdir, BUILD=build_dir)
+    return [[arg.format(**values) for arg in cmd] for cmd in commands]
+
+
+def build_part(part, part_src, src, out, kdir):
+    """Copy a part's sources from part_src to src (with the grader's own
+    files, which win over a student file of the same name) and build them in
+    the sandbox; the expected outputs land in out. Then the part's tools
+    (part.json "tools": programs the tests run, such as part 3's
+    elevator-ctl) are built from the course's files alone, in a sandbox of
+    their own, so nothing the student submits (a Makefile that rewrites
+    files in the build folder, a header that shadows one the tools include)
+    can change them. Returns (status, log)."""
+    submission.copy_part_sources(part_src, src)
+    for rel in part.conf.get("grader_files", []):
+        shutil.copy(os.path.join(part.path, rel), src)
+    # The course's values, for a Makefile that reads them (part 3's does:
+    # -include $(src)/course.conf).
+    if os.path.isfile(course.path()):
+        shutil.copy(course.path(), os.path.join(src, "course.conf"))
+    os.makedirs(out, exist_ok=True)
+    status, log = run(src, out, out, build_commands(part.conf, kdir, out),
+                               part.conf["outputs"], part.build_timeout)
+    tools = part.conf.get("tools")
+    if not tools:
+        return status, log
+    tstatus, tlog = build_tools(part, kdir, out)
+    log += "\n# The course's tools, built from the course's files only:\n" + tlog
+    return status or tstatus, log
+
+
+# The course's tools are the same for every submission: built once per
+# grader run for each content (files, commands, kernel tree), then copied.
+_TOOLS_BUILT = {}
+_TOOLS_LOCK = threading.Lock()
+
+
+def build_tools(part, kdir, out):
+    """Build part.json "tools" from the course's files alone, in a sandbox of
+    their own (or reuse this run's build of the very same files); copy the
+    outputs into out. Returns (status, log)."""
+    tools = part.conf["tools"]
+    digest = hashlib.sha256(json.dumps([tools, kdir]).encode())
+    for path in [os.path.join(part.path, rel) for rel in tools["files"]] + [course.path()]:
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                digest.update(f.read())
+    key = digest.hexdigest()
+    with _TOOLS_LOCK:
+        built = _TOOLS_BUILT.get(key)
+        if built is None:
+            built = _build_tools_now(part, tools, kdir)
+            _TOOLS_BUILT[key] = built
+    status, tlog, made = built
+    os.makedirs(out, exist_ok=True)
+    for name in tools["outputs"]:
+        if os.path.exists(os.path.join(made, name)):
+            shutil.copy2(os.path.join(made, name), os.path.join(out, name))
+    return status, tlog
+
+
+def _build_tools_now(part, tools, kdir):
+    made = tempfile.mkdtemp(prefix="kmod-tools-")
+    atexit.register(shutil.rmtree, made, True)
+    os.chmod(made, 0o755)
+    with tempfile.TemporaryDirectory(prefix="tools-") as tmp:
+        tsrc, tbuild = os.path.join(tmp, "src"), os.path.join(tmp, "build")
+        os.makedirs(tsrc)
+        os.makedirs(tbuild)
+        for path in (tmp, tsrc, tbuild):
+            os.chmod(path, 0o755)   # the sandbox's build user copies and builds here
+        for rel in tools["files"]:
+            shutil.copy(os.path.join(part.path, rel), tsrc)
+        status, tlog = run(tsrc, tbuild, made, build_commands(tools, kdir, tbuild),
+                                    tools["outputs"], part.build_timeout)
+    return status, tlog, made

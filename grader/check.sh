@@ -15,7 +15,7 @@ bash "$root/scripts/install-deps.sh"
 jobs=1
 (($(nproc) >= 2)) && jobs=2
 status=0
-reports=$(python3 "$root/grader/grade.py" --public --per-part --paths-from "$PWD" --jobs "$jobs" \
+reports=$(python3 "$root/grader/cli.py" --public --per-part --paths-from "$PWD" --jobs "$jobs" \
 	--out "$out" --name check "$@" "$root") || status=$?
 # The grader keeps a part's previous results; here only the latest matter
 # (what changed since the last run was printed above).

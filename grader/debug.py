@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import grade  # noqa: E402
+from parts import GraderError, discover_parts  # noqa: E402
 import shell  # noqa: E402
 import vm  # noqa: E402
 
@@ -133,15 +133,14 @@ def main(argv):
             print(f"debug: {path}: no such file", file=sys.stderr)
             return 2
     try:
-        (part,) = grade.discover_parts([args.part])
-    except grade.GraderError as e:
+        (part,) = discover_parts([args.part])
+    except GraderError as e:
         print(f"debug: {e}", file=sys.stderr)
         return 2
-    assets = grade.read_assets()
+    assets = vm.read_assets()
     with tempfile.TemporaryDirectory(prefix="kmod-debug-") as work:
         job = shell.prepare_job(work, [part], assets, args.run)
-        shell.write_job_env(job, True, args.run, mode="debug",
-                            extra={"KMOD_WAIT": int(bool(args.gdb_batch))})
+        shell.write_job_env(job, True, args.run, mode="debug", KMOD_WAIT=int(bool(args.gdb_batch)))
         # gdb reads the modules from here (the job folder goes with the VM).
         os.makedirs(DEBUG_DIR, exist_ok=True)
         kos = {}
@@ -153,15 +152,11 @@ def main(argv):
             print(f"debug: {part.name} built no module to debug (see the build errors above)",
                   file=sys.stderr)
             return 1
-        config = vm.VMConfig(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
-                             accel=assets["ACCEL"])
+        config = vm.VMConfig.from_assets(assets)
         stream, control, port = os.path.join(work, "stream"), os.path.join(work, "control"), free_port()
-        cmd = config.command(job, stream, "CONSOLE") + [
-            "-gdb", f"tcp:127.0.0.1:{port}",
-            "-chardev", f"socket,id=control,path={control},server=on,wait=off",
-            "-device", "virtserialport,chardev=control,name=kmod.control"]
         batch = bool(args.gdb_batch)
-        cmd[cmd.index("file:CONSOLE")] = "stdio" if batch or args.run else "mon:stdio"
+        cmd = config.command(job, stream, mode="debug", gdb_port=port, control_path=control,
+                             terminal=not (batch or args.run))
         print(f"debug: booting the course VM with gdb's stub on 127.0.0.1:{port}", file=sys.stderr)
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if batch or args.run else None)
         try:

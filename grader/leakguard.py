@@ -191,7 +191,7 @@ def code_of(line):
 
 
 def hidden_for_part(part):
-    """The distinctive hidden lines of a grade.Part (.path, .bats, .conf;
+    """The distinctive hidden lines of a parts.Part (.path, .bats, .conf;
     the hidden tests are read from the bats file itself, as .tests may hold
     only the public ones), or an Unavailable when they cannot be computed.
     Never raises."""

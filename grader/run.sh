@@ -16,4 +16,4 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/../scripts/install-deps.sh"
-exec python3 "$here/grade.py" "$@"
+exec python3 "$here/cli.py" "$@"

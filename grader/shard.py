@@ -104,7 +104,7 @@ def _digest_files(paths):
 
 def options(parts, public, only_tests, kernel):
     """What decides the grades, beside the submissions: equal on every
-    shard, or the merge refuses. parts: grade.Part (name, path)."""
+    shard, or the merge refuses. parts: parts.Part (name, path)."""
     chosen = None
     if only_tests:
         chosen = hashlib.sha256(json.dumps({name: sorted(titles) for name, titles

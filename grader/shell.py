@@ -15,8 +15,6 @@ usage: grader/shell.sh [--load] [--run SCRIPT]
 import argparse
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +23,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import grade  # noqa: E402
+import build  # noqa: E402
+import job as jobdir  # noqa: E402
+from parts import discover_parts  # noqa: E402
 import vm  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def build_parts(parts, assets, job):
     """Build every part into job/build/PART; say how each went."""
     for part in parts:
         out = os.path.join(job, "build", part.name)
-        status, log = grade.build_part(part, part.path, os.path.join(job, "src", part.name),
+        status, log = build.build_part(part, part.path, os.path.join(job, "src", part.name),
                                        out, assets["KDIR"])
         made = [f for f in part.conf["outputs"] if os.path.exists(os.path.join(out, f))]
         if status == 0:
@@ -52,17 +52,13 @@ def terminal_size():
 
 
 def prepare_job(work, parts, assets, script=None):
-    """The job folder (work/job) of a shell, run or debug VM: guest-init.sh,
-    the parts built in the sandbox, and the student's script as run/script."""
+    """The job folder (work/job) of a shell, run or debug VM: the parts
+    built in the sandbox, and the student's script as run/script."""
     # The sandboxed build runs as a user that must reach its folder below work.
     os.chmod(work, 0o711)
     job = os.path.join(work, "job")
-    os.makedirs(job)
-    shutil.copy(os.path.join(ROOT, "vm", "guest", "guest-init.sh"), job)
+    jobdir.make_interactive(job, script)
     build_parts(parts, assets, job)
-    if script:
-        os.makedirs(os.path.join(job, "run"))
-        shutil.copy(script, os.path.join(job, "run", "script"))
     return job
 
 
@@ -70,20 +66,17 @@ RUN_TIMEOUT = 900   # seconds a --run script may take, boot included
 EXIT_LINE = re.compile(r"^exit (\d{1,3})$", re.M)
 
 
-def write_job_env(job, load, script, mode=None, extra=None):
-    """job.env for guest-init.sh: shell, run (a script) or debug mode."""
+def write_job_env(job, load, script, mode=None, **extra):
+    """job.env of a shell, run (a script) or debug VM."""
     rows, cols = terminal_size()
-    values = {"KMOD_MODE": mode or ("run" if script else "shell"), "KMOD_LOAD": int(load),
-              "KMOD_ROWS": rows, "KMOD_COLS": cols, "KMOD_TERM": os.environ.get("TERM", "vt100"),
-              **(extra or {})}
-    with open(os.path.join(job, "job.env"), "w") as f:
-        f.write("".join(f"{key}={shlex.quote(str(value))}\n" for key, value in values.items()))
+    jobdir.write_env(job, mode or ("run" if script else "shell"), KMOD_LOAD=int(load),
+                     KMOD_ROWS=rows, KMOD_COLS=cols, KMOD_TERM=os.environ.get("TERM", "vt100"),
+                     **extra)
 
 
 def run_script(cmd, stream):
     """Boot with the console on stdout; the script's exit status comes back
     on the results port."""
-    cmd[cmd.index("file:CONSOLE")] = "stdio"
     try:
         subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -111,20 +104,18 @@ def main(argv):
         print(f"shell: {args.run}: no such file (RUN= takes a script of yours, e.g. RUN=my-test.sh)",
               file=sys.stderr)
         return 2
-    parts = grade.discover_parts()
-    assets = grade.read_assets()
+    parts = discover_parts()
+    assets = vm.read_assets()
     with tempfile.TemporaryDirectory(prefix="kmod-shell-") as work:
         job = prepare_job(work, parts, assets, args.run)
         write_job_env(job, args.load, args.run)
-        config = vm.VMConfig(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
-                             accel=assets["ACCEL"])
+        config = vm.VMConfig.from_assets(assets)
         stream = os.path.join(work, "stream")
-        cmd = config.command(job, stream, "CONSOLE")
         if args.run:
             print(f"shell: booting the course VM to run {args.run}", file=sys.stderr)
-            return run_script(cmd, stream)
+            return run_script(config.command(job, stream, mode="run"), stream)
         # The serial console is this terminal; Ctrl-A X leaves qemu at once.
-        cmd[cmd.index("file:CONSOLE")] = "mon:stdio"
+        cmd = config.command(job, stream, mode="shell")
         print("shell: booting the course VM (exit the shell to power it off)", file=sys.stderr)
         return subprocess.run(cmd).returncode
 

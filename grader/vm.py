@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 # Kernel command line: every kind of kernel misbehaviour we can detect
 # becomes a panic, and a panic ends the VM at once (panic=-1 reboots,
 # -no-reboot turns the reboot into an exit; pvpanic reports it as well).
@@ -45,6 +47,24 @@ class Stopped(Exception):
     """The grader was interrupted while this VM ran."""
 
 
+class PrepareError(Exception):
+    """vm/prepare.sh could not make the course environment or the VM."""
+
+
+def read_assets():
+    """Run vm/prepare.sh (makes and caches the course environment and the
+    VM) and read its answers: KDIR, VMLINUX, INITRAMFS, ROOTFS, ACCEL,
+    KVER, BUILD_ROOT. Every build of this process from now on runs in that
+    environment (grader/sandbox-build.sh reads KMOD_BUILD_ROOT)."""
+    proc = subprocess.run(["bash", os.path.join(ROOT, "vm", "prepare.sh")],
+                          stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise PrepareError("preparing the VM failed (see the messages above)")
+    assets = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    os.environ["KMOD_BUILD_ROOT"] = assets["BUILD_ROOT"]
+    return assets
+
+
 # The results port carries at most this much per boot: past it the VM is
 # stopped (a flood can only come from code trying to break the grader; an
 # honest run of the biggest part sends about 300 KB, docs/measurements.md).
@@ -55,13 +75,43 @@ CONSOLE_KEPT = 1024 * 1024   # bytes of the console read back for the report
 POLL_SECONDS = 0.1
 
 
+# How a VM ended (VMResult.end). Only the first four can be the guest's
+# doing; OUTSIDE never is (docs/architecture.md, "A VM killed from outside").
+ENDED = "ended"        # qemu exited by itself: the guest powered off, or panicked
+SILENT = "silent"      # the watchdog stopped it: no result for too long (a hang)
+OVERTIME = "overtime"  # the watchdog stopped it: past its total time
+FLOOD = "flood"        # stopped: an output ran over its cap
+OUTSIDE = "outside"    # killed by a signal the grader did not send (the OOM
+#                        killer, a TA's kill), or qemu could not start
+
+
 @dataclass
 class VMResult:
     console: str         # the serial console (kernel messages, panics), its start and end
     exit_code: int       # qemu's exit status (-9 when the watchdog killed it)
-    killed_reason: str   # why the watchdog stopped it, or ""
+    killed_reason: str   # what stopped it, for people, or "" for a guest that powered off
     seconds: float
     over_cap: str = ""   # which output ran over its cap, if one did
+    end: str = ENDED     # one of ENDED SILENT OVERTIME FLOOD OUTSIDE
+
+
+def _int_env(name, default):
+    value = os.environ.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+# The qemu command line has one builder, VMConfig.command(); a mode says
+# what the VM is for:
+#   grade  the grading VM: console to a file, results port to a file
+#   shell  make shell: the console is the terminal (Ctrl-A X leaves qemu)
+#   run    make shell RUN=: the console on stdout, no terminal needed
+#   debug  make debug: as shell or run, with qemu's gdb stub and a control port
+#   probe  the KVM probe and make bench's boot times: no console at all
+MODES = ("grade", "shell", "run", "debug", "probe")
 
 
 @dataclass
@@ -73,26 +123,77 @@ class VMConfig:
     memory_mb: int = 512
     # One vCPU: two-vCPU guests under TCG oversubscribe a 2-core host when
     # graded two at a time (docs/measurements.md: 122 s instead of 34 s).
-    cpus: int = int(os.environ.get("KMOD_VM_CPUS", "1"))
+    cpus: int = 1
+    # TCG's translation cache, in MiB (qemu's default is 1 GiB, and it
+    # fills as the guest runs new code: with 512 MB of guest, more than a
+    # 768 MB container holds; docs/measurements.md "qemu's memory").
+    tb_size_mb: int = 256
 
-    def command(self, job_dir, stream_path, console_path):
-        cpu = "host" if self.accel == "kvm" else "max"
+    @classmethod
+    def from_assets(cls, assets, accel=None):
+        """The course VM of vm/prepare.sh's answers; KMOD_VM_CPUS,
+        KMOD_VM_MEMORY_MB and KMOD_VM_TB_MB override the defaults."""
+        return cls(assets["VMLINUX"], assets["INITRAMFS"], assets["ROOTFS"],
+                   accel=accel or assets.get("ACCEL", "tcg"),
+                   memory_mb=_int_env("KMOD_VM_MEMORY_MB", cls.memory_mb),
+                   cpus=_int_env("KMOD_VM_CPUS", cls.cpus),
+                   tb_size_mb=_int_env("KMOD_VM_TB_MB", cls.tb_size_mb))
+
+    def command(self, job_dir, stream_path, console_path=None, mode="grade",
+                gdb_port=None, control_path=None, terminal=True):
+        """qemu's argv for a VM of `mode` on job_dir; what the guest writes
+        to its results port lands in stream_path, its console in
+        console_path (grade mode). A debug VM's console is the terminal, or
+        with terminal=False plain stdout (a gdb batch, a RUN= script)."""
+        if mode not in MODES:
+            raise ValueError(f"no such VM mode {mode!r}")
+        return (self._machine() + self._kernel() + self._shares(job_dir)
+                + self._results_port(stream_path) + self._console(mode, console_path, terminal)
+                + self._debug(gdb_port, control_path)
+                + ["-device", "pvpanic-pci", "-action", "panic=exit-failure"])
+
+    def _machine(self):
+        accel = f"tcg,tb-size={self.tb_size_mb}" if self.accel == "tcg" else self.accel
+        return ["qemu-system-x86_64", "-nodefaults", "-no-user-config",
+                "-machine", "q35", "-accel", accel,
+                "-cpu", "host" if self.accel == "kvm" else "max",
+                "-m", str(self.memory_mb), "-smp", str(self.cpus),
+                "-display", "none", "-no-reboot"]
+
+    def _kernel(self):
+        return ["-kernel", self.vmlinux, "-initrd", self.initramfs, "-append", KERNEL_CMDLINE]
+
+    def _shares(self, job_dir):
         ro9p = "security_model=none,readonly=on,multidevs=remap"
-        return [
-            "qemu-system-x86_64", "-nodefaults", "-no-user-config",
-            "-machine", f"q35,accel={self.accel}", "-cpu", cpu,
-            "-m", str(self.memory_mb), "-smp", str(self.cpus),
-            "-display", "none", "-no-reboot",
-            "-kernel", self.vmlinux, "-initrd", self.initramfs,
-            "-append", KERNEL_CMDLINE,
-            "-virtfs", f"local,path={self.rootfs},mount_tag=rootfs,{ro9p}",
-            "-virtfs", f"local,path={job_dir},mount_tag=job,{ro9p}",
-            "-device", "virtio-serial-pci",
-            "-chardev", f"file,id=results,path={stream_path}",
-            "-device", "virtserialport,chardev=results,name=kmod.results",
-            "-serial", f"file:{console_path}",
-            "-device", "pvpanic-pci", "-action", "panic=exit-failure",
-        ]
+        return ["-virtfs", f"local,path={self.rootfs},mount_tag=rootfs,{ro9p}",
+                "-virtfs", f"local,path={job_dir},mount_tag=job,{ro9p}"]
+
+    @staticmethod
+    def _results_port(stream_path):
+        return ["-device", "virtio-serial-pci",
+                "-chardev", f"file,id=results,path={stream_path}",
+                "-device", "virtserialport,chardev=results,name=kmod.results"]
+
+    @staticmethod
+    def _console(mode, console_path, terminal):
+        if mode == "grade":
+            return ["-serial", f"file:{console_path}"]
+        if mode == "probe":
+            return ["-serial", "none"]
+        # On a terminal, the console multiplexed with qemu's monitor:
+        # Ctrl-A X leaves qemu at once.
+        interactive = mode == "shell" or (mode == "debug" and terminal)
+        return ["-serial", "mon:stdio" if interactive else "stdio"]
+
+    @staticmethod
+    def _debug(gdb_port, control_path):
+        args = []
+        if gdb_port is not None:
+            args += ["-gdb", f"tcp:127.0.0.1:{gdb_port}"]
+        if control_path is not None:
+            args += ["-chardev", f"socket,id=control,path={control_path},server=on,wait=off",
+                     "-device", "virtserialport,chardev=control,name=kmod.control"]
+        return args
 
 
 def _read_console(path):
@@ -162,14 +263,15 @@ class _StreamTail:
 
 
 def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
-         secret_path=None):
+         secret_path=None, mode="grade"):
     """Boot a VM on job_dir; write PREFIX.stream and PREFIX.console into
     out_dir, and feed what arrives on the results port to reader (its
     feed(bytes) method) as it comes. idle_limit: seconds the guest may stay
     silent on the results port (a test that hangs), or a function of the
     reader that returns those seconds (the limit of the test now running);
     total_limit: seconds for the whole boot. secret_path: the job's
-    per-boot secret, removed once the guest has spoken (it read it first)."""
+    per-boot secret, removed once the guest has spoken (it read it first).
+    mode: "grade", or "probe" (no console)."""
     limit_of = idle_limit if callable(idle_limit) else (lambda _: idle_limit)
     if STOP.is_set():
         raise Stopped()
@@ -178,14 +280,15 @@ def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
     for path in (stream_path, console_path):
         if os.path.exists(path):
             os.unlink(path)
-    cmd = config.command(job_dir, stream_path, console_path)
+    cmd = config.command(job_dir, stream_path, console_path, mode=mode)
     tail = _StreamTail(stream_path, reader)
-    with open(os.path.join(out_dir, prefix + ".qemu.log"), "wb") as qlog:
+    qlog_path = os.path.join(out_dir, prefix + ".qemu.log")
+    with open(qlog_path, "wb") as qlog:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
                                 stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        reason, over = "", ""
+        reason, over, end = "", "", ENDED
         last_change = start
         silence = limit_of(reader)
         try:
@@ -202,23 +305,57 @@ def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
                 if not over and _size(console_path) > CONSOLE_CAP:
                     over = f"the serial console (more than {CONSOLE_CAP // 2**20} MB)"
                 if over:
-                    reason = f"the VM wrote too much to {over}"
+                    reason, end = f"the VM wrote too much to {over}", FLOOD
                     break
                 if not running:
+                    reason, end = _ended_by_itself(proc.returncode, qlog_path)
                     break
                 if STOP.wait(POLL_SECONDS):
                     raise Stopped()
                 now = time.monotonic()
                 if now - last_change > silence:
-                    reason = (f"no result for {silence:.0f} s "
-                              "(a test hung or the VM stalled)")
+                    reason, end = (f"no result for {silence:.0f} s "
+                                   "(a test hung or the VM stalled)"), SILENT
                     break
                 if now - start > total_limit:
-                    reason = f"ran past its time limit of {total_limit:.0f} s"
+                    reason, end = f"ran past its time limit of {total_limit:.0f} s", OVERTIME
                     break
         finally:
             _stop(proc)
             tail.close()
         seconds = time.monotonic() - start
     return VMResult(console=_read_console(console_path), exit_code=proc.returncode,
-                    killed_reason=reason, seconds=seconds, over_cap=over)
+                    killed_reason=reason, seconds=seconds, over_cap=over, end=end)
+
+
+def _ended_by_itself(status, qlog_path):
+    """(reason, end) for a qemu that exited before the watchdog stopped it.
+    The guest can only make qemu exit 0 (power off, or a panic that
+    reboots under -no-reboot) or 1 (pvpanic's exit-failure). Death by a
+    signal is never the guest's doing: the grader sends none before this,
+    so something outside did (the OOM killer, a TA's kill)."""
+    if status < 0:
+        name = signal.Signals(-status).name if -status in signal.valid_signals() else str(-status)
+        why = " (the kernel's OOM killer sends SIGKILL)" if status == -signal.SIGKILL else ""
+        return (f"qemu was killed by {name} from outside the grader{why}; "
+                "not the guest's doing", OUTSIDE)
+    error = _qemu_error(qlog_path)
+    if "terminating on signal" in error:
+        # qemu's own handler of SIGTERM, SIGINT and SIGHUP: it exits 0.
+        return f"qemu was stopped from outside the grader: {error}", OUTSIDE
+    if status not in (0, 1) or (status == 1 and error):
+        return f"qemu failed (exit status {status}): {error or 'no message'}", OUTSIDE
+    return "", ENDED
+
+
+def _qemu_error(qlog_path):
+    """qemu's own error message (qemu-system-x86_64: ...), or ""."""
+    try:
+        with open(qlog_path, encoding="utf-8", errors="replace") as f:
+            lines = f.read(64 * 1024).splitlines()
+    except OSError:
+        return ""
+    prefix = "qemu-system-x86_64:"
+    errors = [line[len(prefix):].strip() for line in lines
+              if line.startswith(prefix) and not line.startswith(prefix + " warning:")]
+    return errors[0] if errors else ""

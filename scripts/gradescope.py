@@ -22,7 +22,7 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 import course  # noqa: E402
-import grade  # noqa: E402
+from parts import GraderError, discover_parts  # noqa: E402
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 FOLDERS = ["grader", "vm"]
@@ -90,10 +90,10 @@ def main(argv):
     args = ap.parse_args(argv)
     try:
         wanted = [int(p) for p in args.parts.split(",") if p.strip()]
-        parts = grade.discover_parts(wanted)
+        parts = discover_parts(wanted)
     except ValueError:
         ap.error("--parts takes numbers, e.g. --parts 2 or --parts 1,2")
-    except grade.GraderError as e:
+    except GraderError as e:
         ap.error(str(e))
     numbers = build(parts, args.out)
     size = os.path.getsize(args.out) / 1024

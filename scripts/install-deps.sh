@@ -19,7 +19,8 @@ set -euo pipefail
 
 # What each need is called: "need debian-name fedora-name". Ubuntu uses
 # Debian's names. cc, libc and strace are for part 1, which students run on
-# their own machine; bats, lint and unzip for make test.
+# their own machine; bats, the linters (lint, pyflakes, cppcheck) and unzip
+# for make test.
 NEEDS='
 vm         qemu-system-x86         qemu-system-x86-core
 debootstrap debootstrap            debootstrap
@@ -35,6 +36,8 @@ libc       libc6-dev               glibc-devel
 strace     strace                  strace
 bats       bats                    bats
 lint       shellcheck              ShellCheck
+pyflakes   pyflakes3               python3-pyflakes
+cppcheck   cppcheck                cppcheck
 unzip      unzip                   unzip
 '
 DOC_NEEDS='
@@ -47,7 +50,7 @@ gdb        gdb                     gdb
 '
 # Needs the Gradescope tree does without (its builds use the container
 # route; it lints nothing, unpacks no zip, and already has the keys).
-NOT_FOR_GRADING=" sandbox lint unzip keyring debootstrap cc libc strace bats "
+NOT_FOR_GRADING=" sandbox lint pyflakes cppcheck unzip keyring debootstrap cc libc strace bats "
 
 as_root() {
 	if [[ $(id -u) -eq 0 ]]; then

@@ -27,7 +27,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 
-import grade  # noqa: E402
+import build  # noqa: E402
+from parts import GraderError, discover_parts  # noqa: E402
+import vm  # noqa: E402
 
 MAX_FILE = 1024 * 1024          # bytes: a source file or trace is far smaller
 MAX_TOTAL = 5 * 1024 * 1024
@@ -65,7 +67,7 @@ def builds(part, assets):
     with tempfile.TemporaryDirectory(prefix="kmod-submit-") as work:
         os.chmod(work, 0o711)
         out = os.path.join(work, "out")
-        status, log = grade.build_part(part, part.path, os.path.join(work, "src"), out,
+        status, log = build.build_part(part, part.path, os.path.join(work, "src"), out,
                                        assets["KDIR"])
         missing = [f for f in part.conf["outputs"] if not os.path.exists(os.path.join(out, f))]
         errors = [line for line in log.splitlines() if "error" in line.lower()][:5]
@@ -127,7 +129,7 @@ def parse_parts(text):
 
 def ready_parts(parts, build):
     """Per part: its files, or None and the reasons it is not ready."""
-    assets = grade.read_assets() if build else None
+    assets = vm.read_assets() if build else None
     chosen, notes = {}, []
     for part in parts:
         problems = []
@@ -172,8 +174,8 @@ def main(argv):
     args = ap.parse_args(argv)
     wanted = parse_parts(args.parts)
     try:
-        parts = grade.discover_parts(wanted)
-    except grade.GraderError as e:
+        parts = discover_parts(wanted)
+    except GraderError as e:
         print(f"submit: {e}", file=sys.stderr)
         return 2
     chosen, notes = ready_parts(parts, not args.no_build)

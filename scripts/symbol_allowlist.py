@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -38,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 sys.path.insert(0, os.path.join(ROOT, "selftest"))
 import build as buildbox  # noqa: E402
-import grade  # noqa: E402
+import vm  # noqa: E402
 import symbols  # noqa: E402
 import check_grader  # noqa: E402
 
@@ -201,7 +200,7 @@ def alternatives(part):
 
 def course_kernel():
     """(build root, KDIR inside it) of the course environment."""
-    assets = grade.read_assets()
+    assets = vm.read_assets()
     return assets["BUILD_ROOT"], assets["KDIR"]
 
 

@@ -53,7 +53,7 @@ mkdir -p "$work/skeleton"
 cp -r "$root/part1_syscalls" "$work/skeleton/"
 rm -rf "$work/skeleton/part1_syscalls/solution"
 
-python3 "$root/grader/grade.py" --parts 1 --jobs 2 --out "$work/graded" \
+python3 "$root/grader/cli.py" --parts 1 --jobs 2 --out "$work/graded" \
 	"$work/reference" "$work/skeleton" >"$work/grade.txt" 2>&1
 expect "$work/graded/grades.csv" "reference,50,50,graded" "the reference built for $N extra calls gets full marks (50)"
 expect "$work/graded/grades.csv" "skeleton,15,15,graded" "the skeleton keeps its baseline (15 of 50)"

@@ -52,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import hostile_archives  # noqa: E402
 ROOT = os.path.dirname(HERE)
-GRADE = os.path.join(ROOT, "grader", "grade.py")
+GRADE = os.path.join(ROOT, "grader", "cli.py")
 
 # The part whose grading also runs the hostile archives (they never boot a VM).
 HOSTILE_PART = "part2_timer"

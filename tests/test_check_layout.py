@@ -1,4 +1,4 @@
-"""make check's results (grader/grade.py --public --per-part --paths-from):
+"""make check's results (grader/cli.py --public --per-part --paths-from):
 each part in a folder of its own, log paths that work from where the
 student stands, a comparison with that part's last run only, and a report
 that says which hidden tests it did not run."""

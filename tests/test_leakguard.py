@@ -45,7 +45,7 @@ SECRET_LINE = "def compare_with_wall_clock(printed_ns, before_ns, after_ns):"
 def make_part(root, secret_test=True, secret_file=True, hidden_files=("secret_helper.py",),
               stubs=False):
     """A copy of the real part2_timer/tests (with whatever helper files it has
-    now) plus the secret test and helper; returns a grade.Part-like object."""
+    now) plus the secret test and helper; returns a parts.Part-like object."""
     part_dir = os.path.join(root, PART)
     tests_dir = os.path.join(part_dir, "tests")
     shutil.copytree(os.path.join(ROOT, PART, "tests"), tests_dir,
@@ -65,7 +65,7 @@ def make_part(root, secret_test=True, secret_file=True, hidden_files=("secret_he
     conf = {"modules": ["my_timer"], "hidden_files": list(hidden_files)}
     with open(os.path.join(tests_dir, "part.json"), "w", encoding="utf-8") as f:
         json.dump(conf, f)
-    # With --public, grade.py keeps only the public tests in part.tests.
+    # With --public, cli.py keeps only the public tests in part.tests.
     public = [t for t in rubric.parse(bats) if t.visibility == "public"]
     return types.SimpleNamespace(name=PART, path=part_dir, bats=bats, tests=public, conf=conf)
 

@@ -1,5 +1,7 @@
-"""PartGrader.run_rounds with a fake VM that sends authenticated records:
-how rounds, restarts, tampering and a dirty kernel log become scores."""
+"""How VM rounds become scores: rounds.judge on canned streams (a crash
+mid-test, a hang, a restart request, tampering, a qemu killed from outside,
+a VM that never booted), and PartGrader.run_rounds with a fake VM that
+sends authenticated records (retries, grader errors, dirty logs)."""
 import os
 import shutil
 import sys
@@ -12,10 +14,17 @@ sys.path.insert(0, os.path.join(ROOT, "grader"))
 sys.path.insert(0, os.path.join(ROOT, "grader", "guest-lib"))
 import grade  # noqa: E402
 import records  # noqa: E402
+import rounds  # noqa: E402
+import tap  # noqa: E402
 import vm  # noqa: E402
+from parts import GraderError, discover_parts  # noqa: E402
 
-PART = grade.discover_parts([2])[0]
+PART = discover_parts([2])[0]
+SPECS = PART.tests
 LOG_TEST = "the kernel log shows no oops, BUG, WARNING or flood, and no taint but O and E"
+KEY = b"k" * 32
+OOPS = ("[   12.5] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+        "[   12.5] RIP: 0010:my_timer_read+0x15/0x2b [my_timer]\n")
 
 
 def start(titles):
@@ -30,23 +39,130 @@ def finish(status=0, tainted=12288):
     return [("A", f"bats-exit {status} 30.0"), ("A", f"tainted {tainted}"), ("A", "done")]
 
 
-def grade_rounds(*rounds):
-    """Scores of part 2 when each VM round sends what rounds[i](titles) says."""
-    script = iter(rounds)
+def encode(key, items):
+    return b"".join(records.encode(key, i, ch, records.escape(text))
+                    for i, (ch, text) in enumerate(items))
+
+
+def ended(end=vm.ENDED, console="", reason="", over_cap=""):
+    return vm.VMResult(console=console, exit_code=0, killed_reason=reason, seconds=1.0,
+                       over_cap=over_cap, end=end)
+
+
+def judge(items, end=vm.ENDED, remaining=None, **got):
+    """rounds.judge of a round running `remaining` (default: the whole
+    suite) that sent items and ended so."""
+    remaining = list(range(len(SPECS))) if remaining is None else remaining
+    titles = [SPECS[i].title for i in remaining]
+    stream = tap.read_all(KEY, titles, encode(KEY, items(titles) if callable(items) else items))
+    return rounds.judge(SPECS, remaining, stream, ended(end, **got), name="round1")
+
+
+class JudgeTest(unittest.TestCase):
+    """rounds.judge alone: no VM, no files."""
+
+    def test_an_honest_round_passes_everything_and_ends_the_part(self):
+        r = judge(lambda ts: start(ts) + passing(ts) + finish())
+        self.assertEqual({v.status for v in r.verdicts.values()}, {"passed"})
+        self.assertEqual(len(r.verdicts), len(SPECS))
+        self.assertEqual((r.next, r.crash, r.environment, r.tampered), ([], None, "", []))
+
+    def test_a_crash_mid_test_blames_that_test_and_goes_on_after_it(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:3]), console=OOPS)
+        self.assertEqual([r.verdicts[i].status for i in range(3)], ["passed"] * 3)
+        self.assertEqual(r.verdicts[3].status, "crashed")
+        self.assertIn("NULL pointer dereference", r.verdicts[3].output)
+        self.assertEqual(r.next, list(range(4, len(SPECS))))
+        self.assertEqual(r.crash[0], SPECS[3].title)
+
+    def test_a_silent_vm_is_a_timeout_not_a_crash(self):
+        for end in (vm.SILENT, vm.OVERTIME):
+            r = judge(lambda ts: start(ts) + passing(ts[:2]), end=end, reason="no result for 65 s")
+            self.assertEqual(r.verdicts[2].status, "timeout", end)
+            self.assertIn(f"within {SPECS[2].timeout} s", r.verdicts[2].output)
+            self.assertEqual(r.next, list(range(3, len(SPECS))))
+
+    def test_the_words_of_a_reason_do_not_decide_timeout(self):
+        """A panic whose console happens to say "no result" is still a crash."""
+        r = judge(lambda ts: start(ts) + passing(ts[:2]), console="no result for 9 s\n",
+                  reason="no result for 65 s")
+        self.assertEqual(r.verdicts[2].status, "crashed")
+
+    def test_a_restart_request_runs_the_rest_in_a_fresh_vm(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:12])
+                  + [("T", "@@restart 'rmmod removes /proc/timer' left /proc/timer behind"),
+                     ("K", "[    3.1] WARNING: at x"), ("A", "tainted 12288")])
+        self.assertIn("left /proc/timer behind", r.restart)
+        self.assertIn("WARNING: at x", r.dirty)
+        self.assertEqual(r.next, list(range(12, len(SPECS))))
+        self.assertIsNone(r.crash)
+        self.assertNotIn(12, r.verdicts)
+
+    def test_tampering_fails_every_test_of_the_round(self):
+        r = judge(lambda ts: start(ts) + [("T", f"ok 1 {ts[0]} in 1ms")] + passing(ts) + finish())
+        self.assertTrue(r.tampered)
+        self.assertEqual({v.status for v in r.verdicts.values()}, {"failed"})
+        self.assertEqual(len(r.verdicts), len(SPECS))
+        self.assertIn("round1", r.verdicts[0].output)
+        self.assertEqual(r.next, [])
+
+    def test_a_flood_is_tampering(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:1]), end=vm.FLOOD,
+                  over_cap="the results port (more than 4 MB)")
+        self.assertIn("wrote too much", r.tampered[0])
+        self.assertEqual(r.verdicts[0].status, "failed")
+
+    def test_a_vm_killed_from_outside_is_nobody_s_verdict(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:5]), end=vm.OUTSIDE,
+                  reason="qemu was killed by SIGKILL from outside the grader", console=OOPS)
+        self.assertIn("SIGKILL", r.environment)
+        self.assertEqual(sorted(r.verdicts), [0, 1, 2, 3, 4])
+        self.assertEqual(r.next, list(range(5, len(SPECS))))
+        self.assertIsNone(r.crash)
+
+    def test_a_vm_that_never_reached_the_agent_proves_nothing(self):
+        for end in (vm.ENDED, vm.SILENT, vm.FLOOD):
+            r = judge([], end=end, console=OOPS)
+            self.assertTrue(r.environment, end)
+            self.assertEqual((r.verdicts, r.next, r.tampered), ({}, list(range(len(SPECS))), []))
+
+    def test_bats_ending_without_some_tests_is_a_suite_error(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:2]) + finish(status=1))
+        self.assertEqual(r.verdicts[2].status, "not run")
+        self.assertEqual(r.next, [])
+
+    def test_a_crash_after_the_last_result_is_still_a_crash(self):
+        r = judge(lambda ts: start(ts) + passing(ts), console=OOPS)
+        self.assertEqual({v.status for v in r.verdicts.values()}, {"passed"})
+        self.assertEqual(r.crash[0], "after the last test")
+
+    def test_settle_fails_the_clean_log_test_after_a_crash(self):
+        log = next(i for i, s in enumerate(SPECS) if s.title == LOG_TEST)
+        verdicts = {i: rounds.Verdict("passed") for i in range(len(SPECS))}
+        notes = rounds.settle(SPECS, verdicts, [("t", "oops")], [], [])
+        self.assertEqual([i for i, v in verdicts.items() if not v.passed], [log])
+        self.assertIn("crashed or hung 1 time", notes[0])
+
+
+def grade_rounds(*scripts, end=vm.ENDED):
+    """Part 2's result when VM round i sends what scripts[i](titles) says
+    (a script may return (items, end) to end its VM otherwise)."""
+    script = iter(scripts)
 
     def boot(config, job, logs, reader, limit, total, prefix, secret_path):
         with open(secret_path) as f:
             key = bytes.fromhex(f.read().strip())
-        items = next(script)(reader.titles)
-        reader.feed(b"".join(records.encode(key, i, ch, records.escape(text))
-                             for i, (ch, text) in enumerate(items)))
-        return vm.VMResult(console="", exit_code=0, killed_reason="", seconds=1.0)
+        sent = next(script)(reader.titles)
+        items, how = sent if isinstance(sent, tuple) else (sent, end)
+        reader.feed(encode(key, items))
+        reason = "qemu was killed by SIGKILL from outside the grader" if how == vm.OUTSIDE else ""
+        return ended(how, reason=reason)
 
     work = tempfile.mkdtemp()
     try:
         g = grade.PartGrader(PART, {"VMLINUX": "", "INITRAMFS": "", "ROOTFS": ""}, None,
                              work, os.path.join(work, "logs"), "logs/part2_timer")
-        os.makedirs(g.job)
+        g.prepare_job()
         os.makedirs(g.logs)
         results = [grade.new_test_result(PART, s) for s in PART.tests]
         g.result.tests = results
@@ -57,7 +173,7 @@ def grade_rounds(*rounds):
         shutil.rmtree(work)
 
 
-class RoundsTest(unittest.TestCase):
+class RunRoundsTest(unittest.TestCase):
     def test_one_honest_round(self):
         r = grade_rounds(lambda ts: start(ts) + passing(ts) + finish())
         self.assertEqual((r.score, r.flags), (r.max_score, []))
@@ -91,6 +207,18 @@ class RoundsTest(unittest.TestCase):
         r = grade_rounds(lambda ts: start(ts) + [("A", "bats-exit " + "9" * 5000 + " 3.0")])
         self.assertEqual(r.score, 0)
         self.assertTrue(r.flags[0].startswith("results tampered"))
+
+    def test_one_outside_kill_is_retried_and_costs_nothing(self):
+        r = grade_rounds(lambda ts: (start(ts) + passing(ts[:4]), vm.OUTSIDE),
+                         lambda ts: start(ts) + passing(ts) + finish())
+        self.assertEqual((r.score, r.flags), (r.max_score, []))
+        self.assertTrue(any("ended from outside the grader" in n for n in r.notes), r.notes)
+        self.assertFalse(any(t.status in ("crashed", "timeout") for t in r.tests))
+
+    def test_a_second_outside_kill_is_the_grader_s_error(self):
+        with self.assertRaisesRegex(GraderError, "outside the submission"):
+            grade_rounds(lambda ts: (start(ts) + passing(ts[:4]), vm.OUTSIDE),
+                         lambda ts: ([], vm.SILENT))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ from unittest import mock
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 import classbook  # noqa: E402
+import cli  # noqa: E402
 import grade  # noqa: E402
 import report  # noqa: E402
 import shard  # noqa: E402
 import submission  # noqa: E402
+import vm  # noqa: E402
 
 PARTS = [types.SimpleNamespace(name=name, path=os.path.join(ROOT, name))
          for name in ("part1_syscalls", "part2_timer")]
@@ -89,15 +91,15 @@ class ParseTest(unittest.TestCase):
         for text in ("3/2", "0/4", "x"):
             err = io.StringIO()
             with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as caught:
-                grade.parse_args(["--shard", text, "some-submission"])
+                cli.parse_args(["--shard", text, "some-submission"])
             self.assertEqual(caught.exception.code, 2)
             lines = err.getvalue().splitlines()
             self.assertEqual(len(lines), 1, lines)
             self.assertIn("--shard takes K/N with 1 <= K <= N", lines[0])
 
     def test_cli_good(self):
-        self.assertEqual(grade.parse_args(["--shard", "2/3", "s"]).shard, (2, 3))
-        self.assertIsNone(grade.parse_args(["s"]).shard)
+        self.assertEqual(cli.parse_args(["--shard", "2/3", "s"]).shard, (2, 3))
+        self.assertIsNone(cli.parse_args(["s"]).shard)
 
 
 class SelectTest(unittest.TestCase):
@@ -149,7 +151,7 @@ class MergeTest(unittest.TestCase):
         self.tmp.cleanup()
 
     def make_shards(self, n, names=NAMES, options=None, tag=""):
-        """The folders of `--shard K/N` for every K, as grade.main leaves them;
+        """The folders of `--shard K/N` for every K, as cli.main leaves them;
         the submissions given in another order, with other elapsed times."""
         folders = []
         given = list(reversed(names))
@@ -313,14 +315,14 @@ class MergeTest(unittest.TestCase):
 
 
 class MainTest(unittest.TestCase):
-    """grade.main with --shard, the VM replaced by fake results (same as
+    """cli.main with --shard, the VM replaced by fake results (same as
     MergeTest's): the CLI path writes shard.json last, and its shards merge
-    into the gradebook of grade.main without --shard."""
+    into the gradebook of cli.main without --shard."""
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="test-shard-main-")
         self.root = self.tmp.name
-        patches = [mock.patch.object(grade, "read_assets", return_value={"KVER": "6.1-test"}),
+        patches = [mock.patch.object(vm, "read_assets", return_value={"KVER": "6.1-test"}),
                    mock.patch.object(grade, "grade_submission", side_effect=self.fake_grade)]
         for p in patches:
             p.start()
@@ -339,12 +341,12 @@ class MainTest(unittest.TestCase):
 
     def main(self, *args):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return grade.main(["--parts", "1,2", "--jobs", "2"] + list(args))
+            return cli.main(["--parts", "1,2", "--jobs", "2"] + list(args))
 
     def test_shards_from_the_cli_merge_into_one_run(self):
         paths = [f"/srv/hw/{name}.tar.gz" for name in NAMES]
         whole = os.path.join(self.root, "whole")
-        # (exit 1: a fake grader error, as grade.main reports one)
+        # (exit 1: a fake grader error, as cli.main reports one)
         self.assertEqual(self.main("--out", whole, "--skeleton", *paths), 1)
         self.assertFalse(os.path.exists(os.path.join(whole, shard.MANIFEST)))
         folders = []
@@ -365,7 +367,7 @@ class MainTest(unittest.TestCase):
         # Another --parts is another grading: refused.
         other = os.path.join(self.root, "part1-only")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            grade.main(["--parts", "1", "--shard", "3/3", "--out", other, "--skeleton", *paths])
+            cli.main(["--parts", "1", "--shard", "3/3", "--out", other, "--skeleton", *paths])
             self.assertEqual(shard.main([os.path.join(self.root, "m2"), folders[0], folders[1],
                                          other]), 2)
 

@@ -10,7 +10,9 @@ from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "grader"))
-import grade  # noqa: E402
+import build  # noqa: E402
+import cli  # noqa: E402
+from parts import GraderError, discover_parts  # noqa: E402
 
 
 class ToolsCacheTest(unittest.TestCase):
@@ -23,7 +25,7 @@ class ToolsCacheTest(unittest.TestCase):
         tools = {"files": ["tool.c"], "build": [["cc", "-o", "tool", "tool.c"]], "outputs": ["tool"]}
         self.part = SimpleNamespace(path=self.part_dir, conf={"tools": tools}, build_timeout=60)
         self.builds = []
-        patcher = mock.patch.object(grade, "_TOOLS_BUILT", {})
+        patcher = mock.patch.object(build, "_TOOLS_BUILT", {})
         patcher.start()
         self.addCleanup(patcher.stop)
 
@@ -41,8 +43,8 @@ class ToolsCacheTest(unittest.TestCase):
 
     def build(self, name):
         out = os.path.join(self.tmp.name, name)
-        with mock.patch.object(grade.buildbox, "run", self.fake_run):
-            status, log = grade.build_tools(self.part, "/kdir", out)
+        with mock.patch.object(build, "run", self.fake_run):
+            status, log = build.build_tools(self.part, "/kdir", out)
         with open(os.path.join(out, "tool")) as f:
             return status, log, f.read()
 
@@ -70,7 +72,7 @@ class OnlyTestsTest(unittest.TestCase):
     kept, the suite's size kept so that the VM runs them by filter."""
 
     def parts(self):
-        return grade.discover_parts([2])
+        return discover_parts([2])
 
     def write(self, data):
         f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
@@ -83,13 +85,13 @@ class OnlyTestsTest(unittest.TestCase):
     def test_cut_keeps_order_and_suite_size(self):
         parts = self.parts()
         titles = [t.title for t in parts[0].tests]
-        only = grade.read_only_tests(self.write({"v": [titles[5], titles[1]]}), parts)
-        cut = grade.cut_tests(parts, only["v"])
+        only = cli.read_only_tests(self.write({"v": [titles[5], titles[1]]}), parts)
+        cut = cli.cut_tests(parts, only["v"])
         self.assertEqual([t.title for t in cut[0].tests], [titles[1], titles[5]])
         self.assertEqual(cut[0].suite_size, parts[0].suite_size)
         self.assertEqual(len(parts[0].tests), len(titles), "the original is not changed")
-        self.assertIs(grade.cut_tests(parts, None), parts)
+        self.assertIs(cli.cut_tests(parts, None), parts)
 
     def test_unknown_title_is_an_error(self):
-        with self.assertRaisesRegex(grade.GraderError, "no such test"):
-            grade.read_only_tests(self.write({"v": ["no such test at all"]}), self.parts())
+        with self.assertRaisesRegex(GraderError, "no such test"):
+            cli.read_only_tests(self.write({"v": ["no such test at all"]}), self.parts())

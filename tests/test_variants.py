@@ -2,7 +2,6 @@
 (a stale patch would otherwise only show up deep in `make selftest`), and
 its header names tests that exist."""
 import os
-import subprocess
 import sys
 import tempfile
 import unittest

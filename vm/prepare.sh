@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the course environment (vm/env.sh) and the grading VM's
 # initramfs are made and cached, then print where everything is, one
-# KEY=VALUE a line (read by grader/grade.py):
+# KEY=VALUE a line (read by grader/vm.py read_assets):
 #   ENV         the course environment's folder
 #   BUILD_ROOT  the tree builds run in (grader/sandbox-build.sh's root)
 #   ROOTFS      the VM's root filesystem (the same tree)

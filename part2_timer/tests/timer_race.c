@@ -292,7 +292,7 @@ int main(int argc, char **argv)
 	char *zeros;
 	cpu_set_t cpu0;
 	unsigned int i;
-	int uffd, n_stalls;
+	int uffd, n_stalls, status = 2;
 	double seconds;
 
 	if (argc != 3 || (seconds = atof(argv[1])) <= 0 || seconds > 60 ||
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
 	zeros = calloc(1, page_size);
 	if (!stalls || !zeros) {
 		fprintf(stderr, "timer-race: out of memory\n");
-		return 2;
+		goto out;
 	}
 	if (n_stalls) {
 		struct uffdio_api api = { .api = UFFD_API };
@@ -314,11 +314,11 @@ int main(int argc, char **argv)
 		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 		if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
 			perror("timer-race: userfaultfd");
-			return 2;
+			goto out;
 		}
 		for (i = 0; i < (unsigned int)n_stalls; i++)
 			if (stall_once(uffd, &stalls[i], page_size, zeros))
-				return 2;
+				goto out;
 		close(uffd);
 	}
 	/* Both threads on one CPU, so that one can only run by preempting the other. */
@@ -328,11 +328,11 @@ int main(int argc, char **argv)
 		perror("timer-race: sched_setaffinity (going on)");
 
 	if (start(&plain_thread, &plain, SCHED_OTHER, 0))
-		return 2;
+		goto out;
 	if (start(&sharp_thread, &sharp, SCHED_FIFO, 1)) {
 		atomic_store(&stop, 1);
 		pthread_join(plain_thread, NULL);
-		return 2;
+		goto out;
 	}
 	duration.tv_sec = (time_t)seconds;
 	duration.tv_nsec = (long)((seconds - (double)duration.tv_sec) * 1e9);
@@ -350,9 +350,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < sharp.count; i++)
 		print_reading(sharp.name, &sharp.readings[i]);
 	printf("reads %u %u\n", plain.count, sharp.count);
+	status = 0;
+out:
 	free(plain.readings);
 	free(sharp.readings);
 	free(stalls);
 	free(zeros);
-	return 0;
+	return status;
 }
