@@ -1,5 +1,9 @@
 """course.conf: the course parameters (KEY=value lines) that Makefiles,
-handouts, skeleton headers and the grader all read.
+handouts, skeleton headers and the grader all read. This is the one
+reader of it outside make: the grader, the handouts, the VM scripts
+(`course.py get KEY`, vm/common.sh course_value) and, shipped into every VM
+as /job/lib/course.py next to /job/course.conf, the suites' checkers. No
+reader has defaults of its own: every value is course.conf's.
 
 Comments are lines of their own starting with '#' (make would keep a
 trailing comment as part of the value). One pair of matching quotes around a
@@ -8,6 +12,7 @@ value is removed, as the shell does. KMOD_COURSE_CONF names another file
 """
 import os
 import re
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -44,3 +49,28 @@ def load(conf_path=None):
         return {}
     with open(conf_path, encoding="utf-8") as f:
         return read_conf(f.read(), conf_path)
+
+
+def value(conf, key, where=None):
+    """conf[key], or ConfError naming the file that does not set it."""
+    if key not in conf:
+        raise ConfError(f"{where or path()} sets no {key} (see the repository's course.conf)")
+    return conf[key]
+
+
+def main(argv):
+    """course.py get KEY: print KEY's value (exit status 1 and a message
+    when course.conf does not set it)."""
+    if len(argv) != 2 or argv[0] != "get":
+        print("usage: course.py get KEY", file=sys.stderr)
+        return 2
+    try:
+        print(value(load(), argv[1]))
+    except ConfError as e:
+        print(f"course.py: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

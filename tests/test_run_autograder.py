@@ -79,3 +79,43 @@ class TakeSubmissionTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class VMSlotsTest(unittest.TestCase):
+    """run_autograder's vm_slots: one VM per CPU the container's cgroup
+    allows, no more than its memory limit holds (/proc/meminfo ignores the
+    cgroup), at least one; cgroup v1 and v2."""
+
+    def slots(self, files, self_cgroup):
+        with tempfile.TemporaryDirectory() as root:
+            for rel, text in files.items():
+                path = os.path.join(root, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w") as f:
+                    f.write(text + "\n")
+            own = os.path.join(root, "self")
+            with open(own, "w") as f:
+                f.write(self_cgroup)
+            env = dict(os.environ, KMOD_CGROUP_ROOT=root, KMOD_SELF_CGROUP=own)
+            proc = subprocess.run(["bash", "-c", f'source "{SCRIPT}"; echo $(cpus) $(memory_mb) $(vm_slots)'],
+                                  env=env, capture_output=True, text=True, check=True)
+            return [int(n) for n in proc.stdout.split()]
+
+    def test_v2_gradescope_default(self):
+        cpus, memory, slots = self.slots({"cgroup.controllers": "cpu memory",
+                                          "cpu.max": "50000 100000",
+                                          "memory.max": str(768 << 20)}, "0::/\n")
+        self.assertEqual((cpus, memory, slots), (1, 768, 1))
+
+    def test_v1_in_a_child_group(self):
+        cpus, memory, slots = self.slots({
+            "cpu/g/cpu.cfs_quota_us": "150000", "cpu/g/cpu.cfs_period_us": "100000",
+            "memory/g/memory.limit_in_bytes": str(1400 << 20)},
+            "4:memory:/g\n1:cpu:/g\n")
+        self.assertEqual(cpus, min(2, os.cpu_count()))
+        self.assertEqual((memory, slots), (1400, min(2, os.cpu_count())))
+
+    def test_no_room_for_a_vm_still_grades_one(self):
+        _, memory, slots = self.slots({"cgroup.controllers": "memory", "cpu.max": "max 100000",
+                                       "memory.max": str(512 << 20)}, "0::/\n")
+        self.assertEqual((memory, slots), (512, 1))

@@ -58,22 +58,10 @@ course_conf_path() {
 	printf '%s\n' "${KMOD_COURSE_CONF:-$KMOD_ROOT/course.conf}"
 }
 
-# course_value KEY DEFAULT: KEY from course.conf, read the way
-# grader/course.py reads it (a line KEY=value; one pair of quotes removed).
+# course_value KEY: KEY's value in course.conf, through the course's one
+# reader (grader/course.py); a key course.conf does not set stops the script.
 course_value() {
-	local key=$1 default=$2 line value
-	line=$(grep -E "^[[:space:]]*${key}[[:space:]]*=" "$(course_conf_path)" 2>/dev/null | tail -n 1) || true
-	if [[ -z $line ]]; then
-		printf '%s\n' "$default"
-		return
-	fi
-	value=${line#*=}
-	value=${value#"${value%%[![:space:]]*}"}
-	value=${value%"${value##*[![:space:]]}"}
-	if [[ ${#value} -ge 2 && ${value:0:1} == "${value: -1}" && ${value:0:1} == [\"\'] ]]; then
-		value=${value:1:${#value}-2}
-	fi
-	printf '%s\n' "$value"
+	python3 "$KMOD_ROOT/grader/course.py" get "$1" || die "course.conf: no value for $1"
 }
 
 # The debootstrap script that makes SUITE. An older debootstrap (Ubuntu's)

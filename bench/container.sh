@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Grade the reference submission inside the container a course actually
+# gets: a cgroup with CPU_PERCENT of one CPU and MEMORY_MB of memory
+# (Gradescope's default: 50 and 768), with as many VMs at a time as
+# gradescope/run_autograder gives that container (its vm_slots, run here). Prints the wall time, the score, the cgroup's peak memory
+# and how each VM ended; fails when the submission is not graded in full
+# within LIMIT seconds (Gradescope's default limit: 600).
+#
+# usage: container.sh [--cpu PERCENT] [--memory MB] [--limit SECONDS] [--out DIR]
+# Needs root and a cgroup filesystem (v1 or v2) this process may write.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cpu_percent=50
+memory_mb=768
+limit=600
+out=""
+group=kmod-container-$$
+made=()
+
+die() {
+	printf 'container.sh: %s\n' "$*" >&2
+	exit 2
+}
+
+# own_cgroup CONTROLLER: this process's cgroup folder for CONTROLLER (v1), or its v2 folder.
+own_cgroup() {
+	local line path
+	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+		path=$(sed -n 's/^0:://p' /proc/self/cgroup)
+		printf '/sys/fs/cgroup%s\n' "${path%/}"
+		return
+	fi
+	line=$(grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup) || die "no $1 cgroup controller"
+	path=${line##*:}
+	printf '/sys/fs/cgroup/%s%s\n' "$1" "${path%/}"
+}
+
+make_group() {
+	local quota=$((cpu_percent * 1000)) bytes=$((memory_mb * 1024 * 1024)) dir
+	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+		dir=$(own_cgroup)/$group
+		mkdir "$dir" && made+=("$dir")
+		echo "$quota 100000" >"$dir/cpu.max"
+		echo "$bytes" >"$dir/memory.max"
+		echo 0 >"$dir/memory.swap.max" 2>/dev/null || true
+		echo $$ >"$dir/cgroup.procs"
+		peak_file=$dir/memory.peak
+		return
+	fi
+	dir=$(own_cgroup cpu)/$group
+	mkdir "$dir" && made+=("$dir")
+	echo 100000 >"$dir/cpu.cfs_period_us"
+	echo "$quota" >"$dir/cpu.cfs_quota_us"
+	echo $$ >"$dir/cgroup.procs"
+	dir=$(own_cgroup memory)/$group
+	mkdir "$dir" && made+=("$dir")
+	echo "$bytes" >"$dir/memory.limit_in_bytes"
+	echo $$ >"$dir/cgroup.procs"
+	peak_file=$dir/memory.max_usage_in_bytes
+}
+
+cleanup() {
+	local dir parent
+	for dir in "${made[@]}"; do
+		# Back to the parent group, so that the folder can go.
+		parent=$(dirname "$dir")
+		echo $$ >"$parent/cgroup.procs" 2>/dev/null || true
+		rmdir "$dir" 2>/dev/null || true
+	done
+	[[ -n $out_given ]] || rm -rf "$out"
+}
+
+main() {
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--cpu) cpu_percent=${2:?} && shift 2 ;;
+		--memory) memory_mb=${2:?} && shift 2 ;;
+		--limit) limit=${2:?} && shift 2 ;;
+		--out) out=${2:?} && shift 2 ;;
+		*) die "usage: $0 [--cpu PERCENT] [--memory MB] [--limit SECONDS] [--out DIR]" ;;
+		esac
+	done
+	[[ $(id -u) -eq 0 ]] || die "run it as root (it makes a cgroup)"
+	out_given=$out
+	[[ -n $out ]] || out=$(mktemp -d /tmp/kmod-container.XXXXXX)
+	mkdir -p "$out"
+	trap cleanup EXIT
+	# Prepared outside the limits: Gradescope's image has it made already.
+	bash "$root/scripts/install-deps.sh"
+	python3 -c "import sys; sys.path.insert(0, '$root/grader'); import vm; vm.read_assets()" >/dev/null
+	make_group
+	local start status=0 seconds slots
+	slots=$(bash -c 'source "$1" && vm_slots' vm_slots "$root/gradescope/run_autograder")
+	echo "container.sh: ${cpu_percent}% of a CPU, ${memory_mb} MB: $slots VM(s) at a time"
+	start=$(date +%s.%N)
+	python3 "$root/grader/cli.py" --reference --jobs "$slots" --out "$out" >"$out/grade.log" 2>&1 || status=$?
+	seconds=$(echo "$(date +%s.%N) - $start" | bc)
+	python3 "$root/bench/container_report.py" "$out/reference" "$seconds" "$limit" "$status" \
+		"$(cat "$peak_file")" "$memory_mb"
+}
+
+main "$@"
