@@ -60,12 +60,20 @@ def value(conf, key, where=None):
 
 def main(argv):
     """course.py get KEY: print KEY's value (exit status 1 and a message
-    when course.conf does not set it)."""
+    when course.conf does not set it); get --optional KEY: "" when it does not
+    (a setting whose absence means "none", such as COURSE_IMAGE)."""
+    optional = argv[1:2] == ["--optional"]
+    if optional:
+        argv = argv[:1] + argv[2:]
     if len(argv) != 2 or argv[0] != "get":
-        print("usage: course.py get KEY", file=sys.stderr)
+        print("usage: course.py get [--optional] KEY", file=sys.stderr)
         return 2
+    conf = load()
+    if optional and argv[1] not in conf:
+        print("")
+        return 0
     try:
-        print(value(load(), argv[1]))
+        print(value(conf, argv[1]))
     except ConfError as e:
         print(f"course.py: {e}", file=sys.stderr)
         return 1

@@ -9,11 +9,13 @@ does what KMOD_MODE says:
           port with the key in secret (one per boot; vm.boot removes it once
           the guest has spoken). The folder holds guest-agent.py,
           run-suite.bash, tests/ (root's only: hidden tests), lib/ (the
-          suites' helpers), course.conf, src/ (what was submitted) and
+          suites' helpers and course.py, the course.conf reader),
+          course.conf, src/ (what was submitted) and
           build/ (what the sandbox built, its log and exit status).
   shell   an interactive root shell; run: the student's run/script.
   debug   as shell or run, with the modules' section addresses sent first.
-          shell, run and debug jobs hold build/PART/ and src/PART/ per part.
+          shell, run and debug jobs hold build/PART/ and src/PART/ per
+          part, lib/ and course.conf.
   probe   two plain lines on the results port: the boot reached userspace.
 
 A key the guest does not know is a mistake here, so every mode's keys are
@@ -50,9 +52,18 @@ def write_env(job, mode, **values):
         f.write("".join(f"{key}={shlex.quote(str(value))}\n" for key, value in rows.items()))
 
 
-def _new_folder(job):
+def _new_folder(job, lib=True):
+    """guest-init.sh and, for a VM that runs the course's code, lib/ (the
+    suites' helpers and course.py, the one course.conf reader) and
+    course.conf."""
     os.makedirs(job)
     shutil.copy(os.path.join(GUEST, "guest-init.sh"), job)
+    if not lib:
+        return
+    shutil.copytree(os.path.join(HERE, "guest-lib"), os.path.join(job, "lib"))
+    shutil.copy(os.path.join(HERE, "course.py"), os.path.join(job, "lib"))
+    if os.path.isfile(course.path()):
+        shutil.copy(course.path(), os.path.join(job, "course.conf"))
 
 
 def make_grading(job, part):
@@ -65,9 +76,6 @@ def make_grading(job, part):
     # The hidden tests are root's: the build, as another user, may know
     # where its folder is (the container route has no private view).
     os.chmod(tests, 0o700)
-    shutil.copytree(os.path.join(HERE, "guest-lib"), os.path.join(job, "lib"))
-    if os.path.isfile(course.path()):
-        shutil.copy(course.path(), os.path.join(job, "course.conf"))
 
 
 def write_grade_env(job, part, titles):
@@ -105,5 +113,5 @@ def make_interactive(job, script=None):
 
 def make_probe(job):
     """A job that only says the VM reached userspace."""
-    _new_folder(job)
+    _new_folder(job, lib=False)
     write_env(job, "probe")

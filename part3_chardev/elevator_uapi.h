@@ -20,23 +20,18 @@
 /*
  * The building. The Makefile passes the values of ../course.conf
  * (PART3_FLOORS, ...) to the compiler as -DELEVATOR_FLOORS=... and so on;
- * the defaults below are the course's values, used when a file is
- * compiled without them.
+ * course.conf is the one place for them, so a file compiled without them
+ * stops here:
+ *	ELEVATOR_FLOORS		floors are numbered 1..ELEVATOR_FLOORS
+ *	ELEVATOR_MAX_PASSENGERS	most passengers on board at once
+ *	ELEVATOR_MAX_WEIGHT	most weight on board, in lbs
+ *	ELEVATOR_FLOOR_MS	default of module parameter floor_ms
+ *	ELEVATOR_LOAD_MS	default of module parameter load_ms
  */
-#ifndef ELEVATOR_FLOORS
-#define ELEVATOR_FLOORS		5	/* floors are numbered 1..ELEVATOR_FLOORS */
-#endif
-#ifndef ELEVATOR_MAX_PASSENGERS
-#define ELEVATOR_MAX_PASSENGERS	5	/* most passengers on board at once */
-#endif
-#ifndef ELEVATOR_MAX_WEIGHT
-#define ELEVATOR_MAX_WEIGHT	750	/* most weight on board, in lbs */
-#endif
-#ifndef ELEVATOR_FLOOR_MS
-#define ELEVATOR_FLOOR_MS	2000	/* default of module parameter floor_ms */
-#endif
-#ifndef ELEVATOR_LOAD_MS
-#define ELEVATOR_LOAD_MS	1000	/* default of module parameter load_ms */
+#if !defined(ELEVATOR_FLOORS) || !defined(ELEVATOR_MAX_PASSENGERS) || \
+	!defined(ELEVATOR_MAX_WEIGHT) || !defined(ELEVATOR_FLOOR_MS) || \
+	!defined(ELEVATOR_LOAD_MS) || !defined(ELEVATOR_WEIGHTS)
+#error "build with the part's Makefile: it passes course.conf's values as -DELEVATOR_..."
 #endif
 
 /*
@@ -57,9 +52,6 @@
  *		ELEVATOR_WEIGHTS
  *	};
  */
-#ifndef ELEVATOR_WEIGHTS
-#define ELEVATOR_WEIGHTS	100, 150, 200, 50
-#endif
 
 /* The files the module creates. */
 #define ELEVATOR_DEVICE_PATH	"/dev/elevator"

@@ -58,10 +58,11 @@ course_conf_path() {
 	printf '%s\n' "${KMOD_COURSE_CONF:-$KMOD_ROOT/course.conf}"
 }
 
-# course_value KEY: KEY's value in course.conf, through the course's one
-# reader (grader/course.py); a key course.conf does not set stops the script.
+# course_value [--optional] KEY: KEY's value in course.conf, through the
+# course's one reader (grader/course.py); a key course.conf does not set
+# stops the script, or with --optional is empty.
 course_value() {
-	python3 "$KMOD_ROOT/grader/course.py" get "$1" || die "course.conf: no value for $1"
+	python3 "$KMOD_ROOT/grader/course.py" get "$@" || die "course.conf: no value for ${*: -1}"
 }
 
 # The debootstrap script that makes SUITE. An older debootstrap (Ubuntu's)

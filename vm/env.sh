@@ -63,7 +63,7 @@ env_value() {
 env_ok() {
 	local dir=$1 pinned
 	[[ -f $dir/env.conf && -s $dir/kernel/vmlinux && -d $dir/root/usr ]] || return 1
-	pinned=$(course_value COURSE_IMAGE_SHA256)
+	pinned=$(course_value --optional COURSE_IMAGE_SHA256)
 	if [[ -n $pinned ]]; then
 		[[ $(env_value "$dir" SOURCE) == "image sha256:$pinned" ]]
 		return
@@ -266,7 +266,7 @@ write_image() {
 # The sha256 an image must have: course.conf's pin, else FILE.sha256.
 expected_sha() {
 	local file=$1 pinned
-	pinned=$(course_value COURSE_IMAGE_SHA256)
+	pinned=$(course_value --optional COURSE_IMAGE_SHA256)
 	if [[ -n $pinned ]]; then
 		printf '%s\n' "$pinned"
 	elif [[ -f $file.sha256 ]]; then
@@ -340,13 +340,13 @@ ensure_env() {
 	exec {lock}>"$KMOD_CACHE/env/.lock"
 	flock "$lock"
 	if ! env_ok "$dir"; then
-		image=$(course_value COURSE_IMAGE)
+		image=$(course_value --optional COURSE_IMAGE)
 		if [[ -n $image ]]; then
 			[[ $image == *://* || $image == /* ]] || image=$(dirname "$(course_conf_path)")/$image
 			import_image "$image" >/dev/null
-			env_ok "$dir" || die "the image $image is not the environment course.conf asks for ($(suite), $(kernel_spec), sha256 $(course_value COURSE_IMAGE_SHA256))"
+			env_ok "$dir" || die "the image $image is not the environment course.conf asks for ($(suite), $(kernel_spec), sha256 $(course_value --optional COURSE_IMAGE_SHA256))"
 		else
-			[[ -z $(course_value COURSE_IMAGE_SHA256) ]] ||
+			[[ -z $(course_value --optional COURSE_IMAGE_SHA256) ]] ||
 				die "course.conf pins COURSE_IMAGE_SHA256 but names no COURSE_IMAGE: run make import-image FILE=... first"
 			make_env "$dir"
 		fi

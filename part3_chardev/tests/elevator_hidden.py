@@ -28,18 +28,19 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from elevator_check import (  # noqa: E402
-    CONF, FAST, FLOORS, IOC_REQUEST, JIFFY_SLACK, PROC, PRODUCER, WEIGHT, CheckFailed, Device,
-    Timeout, Unreadable, _ioc, expect_call, idle_and_empty, parse, produce, snapshot, watch)
+    FLOORS, IOC_REQUEST, JIFFY_SLACK, PROC, PRODUCER, WEIGHT, CheckFailed, Device,
+    Timeout, Unreadable, _ioc, expect_call, fast, idle_and_empty, parse, produce, setting,
+    snapshot, watch)
 
 # Real-time check: how late an event may be seen (emulated VM, a sampling
 # period, scheduling; measured in docs/measurements.md).
 REALTIME_LATE_S = 0.6
 
 # The building's limits and default timings (course.conf, as elevator_check.py reads it).
-MAX_PASSENGERS = int(CONF.get("PART3_MAX_PASSENGERS", 5))
-MAX_WEIGHT = int(CONF.get("PART3_MAX_WEIGHT", 750))
-DEFAULT_FLOOR_MS = int(CONF.get("PART3_FLOOR_MS", 2000))
-DEFAULT_LOAD_MS = int(CONF.get("PART3_LOAD_MS", 1000))
+MAX_PASSENGERS = setting("PART3_MAX_PASSENGERS")
+MAX_WEIGHT = setting("PART3_MAX_WEIGHT")
+DEFAULT_FLOOR_MS = setting("PART3_FLOOR_MS")
+DEFAULT_LOAD_MS = setting("PART3_LOAD_MS")
 
 
 # --------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def read_trace(path):
 
 
 def run_workload(path):
-    floor_ms, load_ms = FAST["floor_ms"], FAST["load_ms"]
+    floor_ms, load_ms = fast("floor_ms"), fast("load_ms")
     dev = Device()
     for req in WORKLOAD_FIXED:
         expect_call(f"REQUEST {req[0]} -> {req[1]} type {req[2]}", dev.request(*req), 0)
@@ -338,7 +339,7 @@ def verify_delivered(status, samples, floor_ms):
         raise CheckFailed(f"not everyone was delivered: {status}")
     took = last.t1 - samples[0].t0
     print(f"all {WORKLOAD_TOTAL} passengers delivered in {took:.1f} s (bound "
-          f"{delivery_bound_s(WORKLOAD_TOTAL, floor_ms, FAST['load_ms']):.0f} s); "
+          f"{delivery_bound_s(WORKLOAD_TOTAL, floor_ms, fast('load_ms')):.0f} s); "
           f"the elevator is {last.state}")
     print(workload_info(samples, floor_ms))
 
@@ -425,7 +426,7 @@ def check_stop():
                           f"delivered; the {len(on_board)} on board ({' '.join(on_board)}) must "
                           f"all be delivered before OFFLINE.\n{final.text}")
     print(f"everyone on board delivered, then OFFLINE: {final.summary()}")
-    time.sleep(5 * FAST["floor_ms"] / 1000.0)
+    time.sleep(5 * fast("floor_ms") / 1000.0)
     idle = snapshot()
     nobody_boards(idle)
     if idle.state != "OFFLINE" or idle.text != final.text:

@@ -39,8 +39,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import elevator_check as ec  # noqa: E402
 
-PASSENGER_LIMIT = int(ec.CONF.get("PART3_MAX_PASSENGERS", 5))
-WEIGHT_LIMIT = int(ec.CONF.get("PART3_MAX_WEIGHT", 750))
+PASSENGER_LIMIT = ec.setting("PART3_MAX_PASSENGERS")
+WEIGHT_LIMIT = ec.setting("PART3_MAX_WEIGHT")
 PARAMETERS = "/sys/module/elevator/parameters"
 # The handout's boarding example, first in line on floor 1: four bosses
 # (type 2) and a visitor (type 3); with the default weights not every boss
