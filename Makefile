@@ -77,7 +77,7 @@ kernels: deps
 # kernel headers): make check there builds and boots the pinned kernel and
 # gives this host's verdicts.
 foreign-host: deps
-	KMOD_FOREIGN_DIR=$(CURDIR)/selftest/out/foreign bats selftest/foreign_host.bats
+	KMOD_FOREIGN_DIR=$(CURDIR)/selftest/out/foreign bash selftest/bats-count.sh foreign-host selftest/foreign_host.bats
 
 # The student workflow from the released kit: make check, make submit, graded.
 starter: deps
@@ -85,7 +85,7 @@ starter: deps
 
 # A second course.conf gives a consistent course: handout, build and grader agree.
 config: deps
-	bash selftest/check_config.sh
+	bash selftest/bats-count.sh configuration selftest/config.bats
 
 # The Gradescope autograder, set up and run here as Gradescope would (Docker's
 # capabilities, no KVM): the reference gets full marks, a build cannot read
