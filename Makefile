@@ -81,7 +81,7 @@ foreign-host: deps
 
 # The student workflow from the released kit: make check, make submit, graded.
 starter: deps
-	bash selftest/check_starter.sh
+	bash selftest/bats-count.sh starter-kit selftest/starter.bats
 
 # A second course.conf gives a consistent course: handout, build and grader agree.
 config: deps
