@@ -328,23 +328,36 @@ def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
                     killed_reason=reason, seconds=seconds, over_cap=over, end=end)
 
 
+# Signals that only come from outside qemu: the kernel's OOM killer
+# (SIGKILL), a TA's kill, timeout or Ctrl-C. The guest cannot send qemu a
+# signal; what it may do is crash qemu itself (a device emulation bug:
+# SIGSEGV, SIGABRT from an assertion), and that is never called "outside".
+OUTSIDE_SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
 def _ended_by_itself(status, qlog_path):
-    """(reason, end) for a qemu that exited before the watchdog stopped it.
-    The guest can only make qemu exit 0 (power off, or a panic that
-    reboots under -no-reboot) or 1 (pvpanic's exit-failure). Death by a
-    signal is never the guest's doing: the grader sends none before this,
-    so something outside did (the OOM killer, a TA's kill)."""
-    if status < 0:
-        name = signal.Signals(-status).name if -status in signal.valid_signals() else str(-status)
-        why = " (the kernel's OOM killer sends SIGKILL)" if status == -signal.SIGKILL else ""
-        return (f"qemu was killed by {name} from outside the grader{why}; "
-                "not the guest's doing", OUTSIDE)
+    """(reason, end) for a qemu that exited before the watchdog stopped it
+    (the grader sends no signal before then). OUTSIDE only when something
+    outside the VM stopped it: death by one of OUTSIDE_SIGNALS, or qemu's
+    own "terminating on signal" (its handler of SIGTERM, SIGINT, SIGHUP,
+    which exits 0). Anything else the guest may have caused: the guest
+    powering off (0), pvpanic's exit-failure (1), qemu crashing or exiting
+    on an emulation error. Those end the round as the guest's doing; a
+    qemu that could not start at all never reaches the agent's first
+    record, which rounds.judge calls an environment failure anyway."""
     error = _qemu_error(qlog_path)
+    if status < 0:
+        sig = -status
+        name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+        if sig in OUTSIDE_SIGNALS:
+            why = " (the kernel's OOM killer sends SIGKILL)" if sig == signal.SIGKILL else ""
+            return (f"qemu was killed by {name} from outside the grader{why}; "
+                    "not the guest's doing", OUTSIDE)
+        return f"qemu itself crashed ({name}){': ' + error if error else ''}", ENDED
     if "terminating on signal" in error:
-        # qemu's own handler of SIGTERM, SIGINT and SIGHUP: it exits 0.
         return f"qemu was stopped from outside the grader: {error}", OUTSIDE
-    if status not in (0, 1) or (status == 1 and error):
-        return f"qemu failed (exit status {status}): {error or 'no message'}", OUTSIDE
+    if status not in (0, 1) or error:
+        return f"qemu exited with status {status}: {error or 'no message'}", ENDED
     return "", ENDED
 
 
