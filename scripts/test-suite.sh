@@ -12,7 +12,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-logs=$root/selftest/out/test-suite
+# Each section's output and row, outside selftest/out (which the grader's
+# self-test makes anew).
+logs=${KMOD_TEST_LOGS:-$(mktemp -d /tmp/kmod-test-suite.XXXXXX)}
 rows=()
 passed=0
 failed=0
@@ -51,8 +53,10 @@ section() {
 }
 
 add_row() {
-	local name seconds status count p f
-	IFS=$'\t' read -r name seconds status count <"$logs/$1.row"
+	local name=$1 seconds=0 status=1 count="" p f
+	if [[ -f $logs/$1.row ]]; then
+		IFS=$'\t' read -r name seconds status count <"$logs/$1.row"
+	fi
 	read -r p f <<<"${count:-}"
 	# A section that failed without counting a failure is one failure.
 	[[ $status -eq 0 || ${f:-0} -gt 0 ]] || f=1
@@ -70,7 +74,8 @@ summary() {
 	echo
 	echo "make test: time per section (the middle three side by side)"
 	printf '%s\n' "${rows[@]}"
-	printf '  %-20s %5d s (%d min %d s)\n' "in all" "$total" $((total / 60)) $((total % 60))
+	printf '  %-20s %5d s (%d min %d s); output of each section in %s\n' "in all" "$total" \
+		$((total / 60)) $((total % 60)) "$logs"
 	echo "$passed passed, $failed failed"
 }
 
@@ -89,7 +94,6 @@ run_all() {
 		[[ -f $logs/$name.log ]] && cat "$logs/$name.log"
 	done
 	for name in shards starter test-downloads; do
-		[[ -f $logs/$name.row ]] || return 1
 		add_row "$name" || return 1
 	done
 	for name in config gradescope-check kernels foreign-host; do
@@ -99,7 +103,6 @@ run_all() {
 }
 
 main() {
-	rm -rf "$logs"
 	mkdir -p "$logs"
 	local status=0
 	run_all || status=1
