@@ -23,17 +23,14 @@ die() {
 	exit 2
 }
 
-# own_cgroup CONTROLLER: this process's cgroup folder for CONTROLLER (v1), or its v2 folder.
+# own_cgroup [CONTROLLER]: this process's cgroup folder (v2), or its
+# folder in CONTROLLER's hierarchy (v1), found by run_autograder's own rule
+# (its cgroup_file).
 own_cgroup() {
-	local line path
-	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
-		path=$(sed -n 's/^0:://p' /proc/self/cgroup)
-		printf '/sys/fs/cgroup%s\n' "${path%/}"
-		return
-	fi
-	line=$(grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup) || die "no $1 cgroup controller"
-	path=${line##*:}
-	printf '/sys/fs/cgroup/%s%s\n' "$1" "${path%/}"
+	local procs
+	procs=$(bash -c 'source "$1" && cgroup_file "$2" cgroup.procs cgroup.procs' own_cgroup \
+		"$root/gradescope/run_autograder" "${1:-memory}") || die "no ${1:-} cgroup of this process"
+	dirname "$procs"
 }
 
 make_group() {
