@@ -22,11 +22,18 @@ breakpoint, then `vm-go`, then `continue`, ...) while the VM waits before it
 runs --run SCRIPT; `vm-go` (defined in .debug/gdbinit) lets it go. The
 self-test drives it so.
 
+The control port: this script connects to it (qemu is the server) as soon
+as the VM is up and holds the connection until the end, and `vm-go` sends
+it SIGUSR1, on which it writes "go". Not a connection per `vm-go`: gdb
+has the VM stopped then, so qemu may not have passed the line on when the
+short connection closes, and a closed one loses what it had not read.
+
 usage: grader/debug.sh --part N [--run SCRIPT] [--gdb-batch FILE]
 """
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -80,7 +87,7 @@ def parse_sections(lines):
     return modules
 
 
-def gdbinit(port, modules, kos, sources, control):
+def gdbinit(port, modules, kos, sources):
     """gdb's commands: connect, each module's symbols at its addresses."""
     lines = ["set pagination off", "set confirm off", f"directory {sources}",
              f"target remote 127.0.0.1:{port}"]
@@ -91,7 +98,7 @@ def gdbinit(port, modules, kos, sources, control):
                          if sect != ".text" and addr)
         lines.append(f"add-symbol-file {kos[name]} {sections['.text']:#x} {extra}".rstrip())
     lines += ["define vm-go",
-              f"  shell {sys.executable} {os.path.abspath(__file__)} --go {control}",
+              f"  shell kill -USR1 {os.getpid()}",
               "end",
               "document vm-go",
               "Let the VM go on (make debug with --gdb-batch: it waits for this).",
@@ -99,13 +106,14 @@ def gdbinit(port, modules, kos, sources, control):
     return "\n".join(lines) + "\n"
 
 
-def send_go(path):
-    """Write a line on the VM's control port (a qemu socket chardev)."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(path)
-        s.sendall(b"go\n")
-        time.sleep(0.5)     # let qemu take it before the socket closes
-    return 0
+def hold_control(path):
+    """Connect to the VM's control port (a qemu socket chardev, the server)
+    and write "go" on it at each SIGUSR1; the connection stays open until
+    this process ends, so qemu passes the line on whenever the guest reads."""
+    conn = socket.socket(socket.AF_UNIX)
+    conn.connect(path)
+    signal.signal(signal.SIGUSR1, lambda *_: conn.sendall(b"go\n"))
+    return conn
 
 
 def module_files(part, build):
@@ -119,10 +127,7 @@ def main(argv):
     ap.add_argument("--part", type=int, help="the part to debug, e.g. 2")
     ap.add_argument("--run", metavar="SCRIPT", help="run SCRIPT in the VM instead of a shell")
     ap.add_argument("--gdb-batch", metavar="FILE", help="run gdb here in batch mode on FILE")
-    ap.add_argument("--go", metavar="SOCKET", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.go:
-        return send_go(args.go)
     if args.part is None:
         ap.error("which part? make debug PART=2")
     if args.gdb_batch and not shutil.which("gdb"):
@@ -175,17 +180,24 @@ def debug_session(proc, stream, port, kos, part, control, args):
         return 1
     init = os.path.join(DEBUG_DIR, "gdbinit")
     with open(init, "w") as f:
-        f.write(gdbinit(port, modules, kos, part.path, control))
+        f.write(gdbinit(port, modules, kos, part.path))
     loaded = ", ".join(f"{m} (.text {s['.text']:#x})" for m, s in modules.items() if ".text" in s)
     print(f"debug: loaded {loaded or 'nothing'}; gdb's commands are in {os.path.relpath(init)}",
           file=sys.stderr)
     if args.gdb_batch:
+        try:
+            held = hold_control(control)
+        except OSError as e:
+            print(f"debug: cannot reach the VM's control port: {e}", file=sys.stderr)
+            return 1
         try:
             gdb = subprocess.run(["gdb", "-q", "-batch", "-nx", "-x", init, "-x", args.gdb_batch],
                                  stdin=subprocess.DEVNULL, timeout=BATCH_TIMEOUT)
         except subprocess.TimeoutExpired:
             print(f"debug: gdb did not finish within {BATCH_TIMEOUT} s", file=sys.stderr)
             return 124
+        finally:
+            held.close()
         return gdb.returncode
     print("debug: in a second terminal, in this folder: make gdb", file=sys.stderr)
     return proc.wait()

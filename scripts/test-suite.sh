@@ -93,9 +93,11 @@ run_all() {
 	for name in shards starter test-downloads; do
 		[[ -f $logs/$name.log ]] && cat "$logs/$name.log"
 	done
+	local status=0
 	for name in shards starter test-downloads; do
-		add_row "$name" || return 1
+		add_row "$name" || status=1
 	done
+	[[ $status -eq 0 ]] || return 1
 	for name in config gradescope-check kernels foreign-host; do
 		section "$name" || true
 		add_row "$name" || return 1

@@ -90,11 +90,18 @@ shell_run() {
 
 # make debug: gdb, driven in batch mode, stops in the module's read
 # function when the VM reads /proc/timer, and prints its arguments.
+# gdb starts 10 s late on purpose (a gdb wrapper first on PATH): the VM is
+# then surely waiting for "go" before gdb connects, the case in which a
+# wait that does not hold the control port open lets the script run early.
 debug_batch() {
 	printf '%s\n' 'cat /proc/timer >/dev/null' >"$KIT/read.sh"
 	printf '%s\n' 'break timer_read' 'vm-go' 'continue' 'bt 1' 'info args' 'kill' >"$KIT/read.gdb"
+	mkdir -p "$WORK/slow-gdb"
+	printf '#!/bin/sh\nsleep 10\nexec %s "$@"\n' "$(command -v gdb)" >"$WORK/slow-gdb/gdb"
+	chmod +x "$WORK/slow-gdb/gdb"
 	local status=0
-	(cd "$KIT" && bash grader/debug.sh --part 2 --run read.sh --gdb-batch read.gdb) || status=$?
+	(cd "$KIT" && PATH="$WORK/slow-gdb:$PATH" bash grader/debug.sh --part 2 --run read.sh \
+		--gdb-batch read.gdb) || status=$?
 	rm "$KIT/read.sh" "$KIT/read.gdb"
 	return "$status"
 }

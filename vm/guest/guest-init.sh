@@ -73,6 +73,11 @@ shell | run | debug)
 		done
 	fi
 	if [[ $KMOD_MODE == debug ]]; then
+		# The control port is opened before "ready" goes out, and held
+		# open: a virtio port whose host side is not connected reads as
+		# end-of-file at once, and one nobody holds open in the guest has
+		# the host's "go" dropped. So: open first, then poll until "go".
+		[[ ${KMOD_WAIT:-0} == 1 ]] && control=$(port_named kmod.control) && exec 3<"$control"
 		port=$(results_port) && {
 			for ko in $loaded; do
 				for section in "/sys/module/${ko%.ko}/sections/".*; do
@@ -82,7 +87,10 @@ shell | run | debug)
 			echo ready
 		} >"$port"
 		if [[ ${KMOD_WAIT:-0} == 1 ]]; then
-			control=$(port_named kmod.control) && read -r _ <"$control"
+			until read -r line <&3 && [[ $line == go ]]; do
+				sleep 0.2
+			done
+			exec 3<&-
 		fi
 		[[ -f /job/run/script ]] && KMOD_MODE=run
 	fi
