@@ -8,3 +8,6 @@ bash "$here/../scripts/install-deps.sh"
 python3 "$here/bench.py" "$@"
 # The same submission inside Gradescope's default container (half a CPU, 768 MB).
 bash "$here/container.sh"
+# A module that fills the guest's memory, in the same container: graded
+# (its VMs crash, charged to it), never a VM killed from outside.
+bash "$here/container.sh" --variant "$here/variants/fills_guest_memory.patch"

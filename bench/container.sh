@@ -6,7 +6,11 @@
 # and how each VM ended; fails when the submission is not graded in full
 # within LIMIT seconds (Gradescope's default limit: 600).
 #
-# usage: container.sh [--cpu PERCENT] [--memory MB] [--limit SECONDS] [--out DIR]
+# With --variant PATCH (a patch to part 2's reference, bench/variants/),
+# that one part is graded instead, and must be graded: a grader error or a
+# VM killed from outside fails, lost points do not.
+#
+# usage: container.sh [--cpu PERCENT] [--memory MB] [--limit SECONDS] [--out DIR] [--variant PATCH]
 # Needs root and a cgroup filesystem (v1 or v2) this process may write.
 set -euo pipefail
 
@@ -15,6 +19,7 @@ cpu_percent=50
 memory_mb=768
 limit=600
 out=""
+variant=""
 group=kmod-container-$$
 made=()
 
@@ -75,7 +80,8 @@ main() {
 		--memory) memory_mb=${2:?} && shift 2 ;;
 		--limit) limit=${2:?} && shift 2 ;;
 		--out) out=${2:?} && shift 2 ;;
-		*) die "usage: $0 [--cpu PERCENT] [--memory MB] [--limit SECONDS] [--out DIR]" ;;
+		--variant) variant=$(realpath "${2:?}") && shift 2 ;;
+		*) die "usage: $0 [--cpu PERCENT] [--memory MB] [--limit SECONDS] [--out DIR] [--variant PATCH]" ;;
 		esac
 	done
 	[[ $(id -u) -eq 0 ]] || die "run it as root (it makes a cgroup)"
@@ -87,14 +93,25 @@ main() {
 	bash "$root/scripts/install-deps.sh"
 	python3 -c "import sys; sys.path.insert(0, '$root/grader'); import vm; vm.read_assets()" >/dev/null
 	make_group
-	local start status=0 seconds slots
-	slots=$(bash -c 'source "$1" && vm_slots' vm_slots "$root/gradescope/run_autograder")
-	echo "container.sh: ${cpu_percent}% of a CPU, ${memory_mb} MB: $slots VM(s) at a time"
+	local start status=0 seconds plan slots guest cache name=reference
+	local -a what=(--reference)
+	if [[ -n $variant ]]; then
+		python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import check_grader
+check_grader.make_variant("part2_timer", sys.argv[2], sys.argv[3])' \
+			"$root/selftest" "$variant" "$out/src/part2_timer"
+		name=variant what=(--parts 2 --name variant "$out/src")
+	fi
+	# run_autograder's own plan for this container (its vm_plan, run here).
+	plan=$(bash -c 'source "$1" && GRADER=$2 && grader_python() { python3 "$@"; } && vm_plan' \
+		vm_plan "$root/gradescope/run_autograder" "$root") || die "no VM fits this container"
+	read -r slots guest cache <<<"$plan"
+	echo "container.sh: ${cpu_percent}% of a CPU, ${memory_mb} MB: $slots VM(s) at a time, $guest MB + $cache MB each"
 	start=$(date +%s.%N)
-	python3 "$root/grader/cli.py" --reference --jobs "$slots" --out "$out" >"$out/grade.log" 2>&1 || status=$?
+	KMOD_VM_MEMORY_MB=$guest KMOD_VM_TB_MB=$cache python3 "$root/grader/cli.py" "${what[@]}" \
+		--jobs "$slots" --out "$out" >"$out/grade.log" 2>&1 || status=$?
 	seconds=$(echo "$(date +%s.%N) - $start" | bc)
-	python3 "$root/bench/container_report.py" "$out/reference" "$seconds" "$limit" "$status" \
-		"$(cat "$peak_file")" "$memory_mb"
+	python3 "$root/bench/container_report.py" "$out/$name" "$seconds" "$limit" "$status" \
+		"$(cat "$peak_file")" "$memory_mb" ${variant:+--graded-only}
 }
 
 main "$@"

@@ -167,7 +167,8 @@ class PartGrader:
                 os.unlink(secret_path)
         self.result.logs += [f"{self.rel_logs}/{prefix}.console", f"{self.rel_logs}/{prefix}.stream"]
         stream = reader.close()
-        self.result.timings[prefix] = {"seconds": round(got.seconds, 2), **stream.uptimes}
+        self.result.timings[prefix] = {"seconds": round(got.seconds, 2), "end": got.end,
+                                       "peak_mb": got.peak_mb, **stream.uptimes}
         if stream.dmesg:
             with open(os.path.join(self.logs, f"{prefix}.dmesg"), "w") as f:
                 f.write(stream.dmesg + "\n")

@@ -117,12 +117,18 @@ def judge(specs, remaining, stream, got, locate=lambda console: "", name="this r
     culprit, out.next = unreported[0], unreported[1:]
     text, where = crash_text(got), locate(got.console)
     if got.end in HUNG:
-        output = (f"this test did not finish within {specs[culprit].timeout} s "
-                  f"(it hung, or the kernel deadlocked); the VM was stopped and "
-                  f"restarted for the remaining tests.\n"
+        how = (f"this test did not finish within {specs[culprit].timeout} s "
+               "(it hung, or the kernel deadlocked)" if got.end == vm.SILENT else
+               f"the VM {got.killed_reason} while this test ran (the tests before it "
+               "took most of that time, or this one never ended)")
+        output = (f"{how}; the VM was stopped and restarted for the remaining tests.\n"
                   + (f"The kernel reported:\n{where}\n" if where else "")
                   + f"Last console lines:\n{text}")
         out.verdicts[culprit] = Verdict("timeout", output)
+    elif got.end == vm.OVERSIZE:
+        output = (f"the VM was stopped while this test ran: {got.killed_reason}; it was "
+                  f"restarted for the remaining tests.\nConsole:\n{text}")
+        out.verdicts[culprit] = Verdict("crashed", output)
     else:
         output = ((f"the kernel crashed while this test ran:\n{where}\nThe VM was "
                    if where else "the kernel crashed while this test ran; the VM was ")

@@ -4,11 +4,16 @@ The VM boots the Debian kernel under qemu with our own Debian tree shared
 read-only over 9p and the job folder read-only over 9p. The guest streams
 its results over a virtio serial port into a file; the serial console goes
 into another. A host-side watchdog kills qemu when the guest stays silent
-for too long or runs past its total time; nothing is ever left running.
+for too long, runs past its total time, or makes qemu use more memory than
+a VM's bound; nothing is ever left running.
+
+usage (run_autograder sizes its VMs so): vm.py plan MEMORY_MB CPUS
 """
 import os
+import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -75,12 +80,13 @@ CONSOLE_KEPT = 1024 * 1024   # bytes of the console read back for the report
 POLL_SECONDS = 0.1
 
 
-# How a VM ended (VMResult.end). Only the first four can be the guest's
+# How a VM ended (VMResult.end). Only the first five can be the guest's
 # doing; OUTSIDE never is (docs/architecture.md, "A VM killed from outside").
 ENDED = "ended"        # qemu exited by itself: the guest powered off, or panicked
 SILENT = "silent"      # the watchdog stopped it: no result for too long (a hang)
 OVERTIME = "overtime"  # the watchdog stopped it: past its total time
 FLOOD = "flood"        # stopped: an output ran over its cap
+OVERSIZE = "oversize"  # stopped: qemu used more memory than its bound (footprint_mb)
 OUTSIDE = "outside"    # killed by a signal the grader did not send (the OOM
 #                        killer, a TA's kill), or qemu could not start
 
@@ -92,7 +98,27 @@ class VMResult:
     killed_reason: str   # what stopped it, for people, or "" for a guest that powered off
     seconds: float
     over_cap: str = ""   # which output ran over its cap, if one did
-    end: str = ENDED     # one of ENDED SILENT OVERTIME FLOOD OUTSIDE
+    end: str = ENDED     # one of ENDED SILENT OVERTIME FLOOD OVERSIZE OUTSIDE
+    peak_mb: int = 0     # qemu's largest resident memory the watchdog saw
+
+
+# qemu's own memory besides the guest's RAM and TCG's translation cache.
+# Measured with a guest that fills both (fresh code until the cache has
+# been refilled four times, then memory until the guest's OOM killer
+# acts): 107 to 110 MB at 512+256, 384+128 and 256+96 MB; a module that
+# fills the guest's memory from the kernel, 634 MB at 384+128, so 122 MB
+# (docs/measurements.md, "qemu's memory, worst case"). So a guest cannot
+# take qemu past footprint_mb; the watchdog stops one that does all the same.
+QEMU_OVERHEAD_MB = 160
+
+# What a grading run keeps besides its VMs: the grader, and one part's
+# build at a time per VM slot instead of that slot's VM.
+GRADER_RESERVE_MB = 96
+
+# Sizes a grading VM may have, the fastest first: (guest MB, TCG cache MB).
+# The smaller one grades the reference in full at about the same speed
+# (docs/measurements.md) and fits Gradescope's default 768 MB.
+VM_SIZES = ((512, 256), (384, 128))
 
 
 def _int_env(name, default):
@@ -128,6 +154,12 @@ class VMConfig:
     # fills as the guest runs new code: with 512 MB of guest, more than a
     # 768 MB container holds; docs/measurements.md "qemu's memory").
     tb_size_mb: int = 256
+
+    @property
+    def footprint_mb(self):
+        """The most memory this VM's qemu may use: the guest's RAM, TCG's
+        cache, qemu's own (QEMU_OVERHEAD_MB)."""
+        return footprint_mb(self.memory_mb, self.tb_size_mb if self.accel == "tcg" else 0)
 
     @classmethod
     def from_assets(cls, assets, accel=None):
@@ -194,6 +226,34 @@ class VMConfig:
             args += ["-chardev", f"socket,id=control,path={control_path},server=on,wait=off",
                      "-device", "virtserialport,chardev=control,name=kmod.control"]
         return args
+
+
+def footprint_mb(guest_mb, cache_mb):
+    return guest_mb + cache_mb + QEMU_OVERHEAD_MB
+
+
+def plan(memory_mb, cpus):
+    """(VM slots, guest MB, cache MB) for a machine or container with
+    memory_mb of memory and cpus CPUs: the largest VM size of which at
+    least one fits beside the grader, then one VM per CPU, as many as the
+    memory holds. ValueError when not even the smallest VM fits."""
+    budget = memory_mb - GRADER_RESERVE_MB
+    for guest, cache in VM_SIZES:
+        slots = min(cpus, budget // footprint_mb(guest, cache))
+        if slots >= 1:
+            return slots, guest, cache
+    need = GRADER_RESERVE_MB + min(footprint_mb(g, c) for g, c in VM_SIZES)
+    raise ValueError(f"grading needs at least {need} MB of memory (one VM and the grader); "
+                     f"this has {memory_mb} MB")
+
+
+def _rss_mb(pid):
+    """A process's resident memory in MB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _read_console(path):
@@ -289,7 +349,8 @@ def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
                                 stderr=subprocess.STDOUT,
                                 start_new_session=True)
         reason, over, end = "", "", ENDED
-        last_change = start
+        last_change, peak = start, 0
+        bound = config.footprint_mb
         silence = limit_of(reader)
         try:
             while True:
@@ -310,6 +371,12 @@ def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
                 if not running:
                     reason, end = _ended_by_itself(proc.returncode, qlog_path)
                     break
+                peak = max(peak, _rss_mb(proc.pid))
+                if peak > bound:
+                    reason, end = (f"qemu used {peak} MB, more than the {bound} MB a VM may "
+                                   f"({config.memory_mb} MB of guest memory, the translation "
+                                   f"cache, qemu's own)"), OVERSIZE
+                    break
                 if STOP.wait(POLL_SECONDS):
                     raise Stopped()
                 now = time.monotonic()
@@ -325,7 +392,8 @@ def boot(config, job_dir, out_dir, reader, idle_limit, total_limit, prefix="vm",
             tail.close()
         seconds = time.monotonic() - start
     return VMResult(console=_read_console(console_path), exit_code=proc.returncode,
-                    killed_reason=reason, seconds=seconds, over_cap=over, end=end)
+                    killed_reason=reason, seconds=seconds, over_cap=over, end=end,
+                    peak_mb=peak)
 
 
 # Signals that only come from outside qemu: the kernel's OOM killer
@@ -354,11 +422,15 @@ def _ended_by_itself(status, qlog_path):
             return (f"qemu was killed by {name} from outside the grader{why}; "
                     "not the guest's doing", OUTSIDE)
         return f"qemu itself crashed ({name}){': ' + error if error else ''}", ENDED
-    if "terminating on signal" in error:
+    if QEMU_SIGNAL_EXIT.match(error):
         return f"qemu was stopped from outside the grader: {error}", OUTSIDE
     if status not in (0, 1) or error:
         return f"qemu exited with status {status}: {error or 'no message'}", ENDED
     return "", ENDED
+
+
+# qemu's own words when its handler of SIGTERM, SIGINT or SIGHUP made it exit.
+QEMU_SIGNAL_EXIT = re.compile(r"terminating on signal \d+( from pid \d+( \([^()]*\))?)?$")
 
 
 def _qemu_error(qlog_path):
@@ -372,3 +444,19 @@ def _qemu_error(qlog_path):
     errors = [line[len(prefix):].strip() for line in lines
               if line.startswith(prefix) and not line.startswith(prefix + " warning:")]
     return errors[0] if errors else ""
+
+
+def main(argv):
+    if len(argv) != 3 or argv[0] != "plan" or not all(a.isdigit() for a in argv[1:]):
+        print("usage: vm.py plan MEMORY_MB CPUS", file=sys.stderr)
+        return 2
+    try:
+        print(*plan(int(argv[1]), int(argv[2])))
+    except ValueError as e:
+        print(f"vm.py: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -79,8 +79,25 @@ class JudgeTest(unittest.TestCase):
         for end in (vm.SILENT, vm.OVERTIME):
             r = judge(lambda ts: start(ts) + passing(ts[:2]), end=end, reason="no result for 65 s")
             self.assertEqual(r.verdicts[2].status, "timeout", end)
-            self.assertIn(f"within {SPECS[2].timeout} s", r.verdicts[2].output)
             self.assertEqual(r.next, list(range(3, len(SPECS))))
+
+    def test_a_round_out_of_time_says_so_not_that_the_test_hung(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:2]), end=vm.SILENT, reason="no result for 65 s")
+        self.assertIn(f"did not finish within {SPECS[2].timeout} s", r.verdicts[2].output)
+        r = judge(lambda ts: start(ts) + passing(ts[:2]), end=vm.OVERTIME,
+                  reason="ran past its time limit of 400 s")
+        self.assertIn("the VM ran past its time limit of 400 s while this test ran",
+                      r.verdicts[2].output)
+        self.assertNotIn("did not finish within", r.verdicts[2].output)
+
+    def test_a_vm_past_its_memory_bound_is_the_running_test_s_crash(self):
+        """Not an outside end: the guest drove qemu there, the grader stopped it."""
+        r = judge(lambda ts: start(ts) + passing(ts[:2]), end=vm.OVERSIZE,
+                  reason="qemu used 700 MB, more than the 640 MB a VM may")
+        self.assertEqual(r.verdicts[2].status, "crashed")
+        self.assertIn("more than the 640 MB a VM may", r.verdicts[2].output)
+        self.assertEqual(r.crash[0], SPECS[2].title)
+        self.assertEqual((r.environment, r.next), ("", list(range(3, len(SPECS)))))
 
     def test_the_words_of_a_reason_do_not_decide_timeout(self):
         """A panic whose console happens to say "no result" is still a crash."""

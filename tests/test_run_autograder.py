@@ -7,6 +7,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "..", "gradescope", "run_autograder")
+REPO = os.path.abspath(os.path.join(HERE, ".."))
 
 
 class TakeSubmissionTest(unittest.TestCase):
@@ -81,12 +82,13 @@ if __name__ == "__main__":
     unittest.main()
 
 
-class VMSlotsTest(unittest.TestCase):
-    """run_autograder's vm_slots: one VM per CPU the container's cgroup
-    allows, no more than its memory limit holds (/proc/meminfo ignores the
-    cgroup), at least one; cgroup v1 and v2."""
+class VMPlanTest(unittest.TestCase):
+    """run_autograder's vm_plan: grader/vm.py's plan of the CPUs and memory
+    the container's cgroup allows (the smallest limit over its ancestors;
+    /proc/meminfo ignores the cgroup), cgroup v1 and v2; a container too
+    small for one VM stops before grading, saying why."""
 
-    def slots(self, files, self_cgroup):
+    def plan(self, files, self_cgroup):
         with tempfile.TemporaryDirectory() as root:
             for rel, text in files.items():
                 path = os.path.join(root, rel)
@@ -97,25 +99,40 @@ class VMSlotsTest(unittest.TestCase):
             with open(own, "w") as f:
                 f.write(self_cgroup)
             env = dict(os.environ, KMOD_CGROUP_ROOT=root, KMOD_SELF_CGROUP=own)
-            proc = subprocess.run(["bash", "-c", f'source "{SCRIPT}"; echo $(cpus) $(memory_mb) $(vm_slots)'],
-                                  env=env, capture_output=True, text=True, check=True)
-            return [int(n) for n in proc.stdout.split()]
+            script = (f'source "{SCRIPT}"; GRADER="{REPO}"; grader_python() {{ python3 "$@"; }}; '
+                      'echo $(cpus) $(memory_mb) $(vm_plan)')
+            proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+            return [int(n) for n in proc.stdout.split()], proc.stderr
 
     def test_v2_gradescope_default(self):
-        cpus, memory, slots = self.slots({"cgroup.controllers": "cpu memory",
-                                          "cpu.max": "50000 100000",
-                                          "memory.max": str(768 << 20)}, "0::/\n")
-        self.assertEqual((cpus, memory, slots), (1, 768, 1))
+        got, _ = self.plan({"cgroup.controllers": "cpu memory", "cpu.max": "50000 100000",
+                            "memory.max": str(768 << 20)}, "0::/\n")
+        self.assertEqual(got, [1, 768, 1, 384, 128])
+
+    def test_v2_a_parent_s_limit_binds_a_child_at_max(self):
+        got, _ = self.plan({"cgroup.controllers": "cpu memory", "cpu.max": "max 100000",
+                            "docker/memory.max": str(1000 << 20),
+                            "docker/c1/memory.max": "max", "docker/c1/cpu.max": "max 100000"},
+                           "0::/docker/c1\n")
+        self.assertEqual(got[1:], [1000, 1, 384, 128])
 
     def test_v1_in_a_child_group(self):
-        cpus, memory, slots = self.slots({
+        got, _ = self.plan({
             "cpu/g/cpu.cfs_quota_us": "150000", "cpu/g/cpu.cfs_period_us": "100000",
-            "memory/g/memory.limit_in_bytes": str(1400 << 20)},
+            "memory/g/memory.limit_in_bytes": str(2200 << 20)},
             "4:memory:/g\n1:cpu:/g\n")
-        self.assertEqual(cpus, min(2, os.cpu_count()))
-        self.assertEqual((memory, slots), (1400, min(2, os.cpu_count())))
+        self.assertEqual(got[0], min(2, os.cpu_count()))
+        self.assertEqual(got[1:], [2200, min(2, os.cpu_count()), 512, 256])
 
-    def test_no_room_for_a_vm_still_grades_one(self):
-        _, memory, slots = self.slots({"cgroup.controllers": "memory", "cpu.max": "max 100000",
-                                       "memory.max": str(512 << 20)}, "0::/\n")
-        self.assertEqual((memory, slots), (512, 1))
+    def test_v1_hierarchical_limit(self):
+        got, _ = self.plan({
+            "memory/g/memory.limit_in_bytes": str(1 << 62),
+            "memory/g/memory.stat": f"cache 0\nhierarchical_memory_limit {900 << 20}"},
+            "4:memory:/g\n")
+        self.assertEqual(got[1:], [900, 1, 384, 128])
+
+    def test_no_room_for_a_vm_says_so(self):
+        got, err = self.plan({"cgroup.controllers": "memory", "cpu.max": "max 100000",
+                              "memory.max": str(512 << 20)}, "0::/\n")
+        self.assertEqual(got[1:], [512])
+        self.assertIn("grading needs at least 768 MB", err)
