@@ -77,7 +77,11 @@ shell | run | debug)
 		# open: a virtio port whose host side is not connected reads as
 		# end-of-file at once, and one nobody holds open in the guest has
 		# the host's "go" dropped. So: open first, then poll until "go".
-		[[ ${KMOD_WAIT:-0} == 1 ]] && control=$(port_named kmod.control) && exec 3<"$control"
+		waiting=0
+		if [[ ${KMOD_WAIT:-0} == 1 ]] && control=$(port_named kmod.control) &&
+			exec 3<"$control"; then
+			waiting=1
+		fi
 		port=$(results_port) && {
 			for ko in $loaded; do
 				for section in "/sys/module/${ko%.ko}/sections/".*; do
@@ -86,7 +90,7 @@ shell | run | debug)
 			done
 			echo ready
 		} >"$port"
-		if [[ ${KMOD_WAIT:-0} == 1 ]]; then
+		if [[ $waiting == 1 ]]; then
 			until read -r line <&3 && [[ $line == go ]]; do
 				sleep 0.2
 			done
