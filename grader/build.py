@@ -5,12 +5,17 @@ course's own tools for it from the course's files alone.
 Everything the sandbox sends is read with a cap: the build log (stdout) and
 the tar of outputs (fd 3). A build that prints gigabytes or makes huge files
 fills neither the host's disk nor its memory; it just fails.
+
+What a build log says is read here too, the one place: its error lines
+(ERROR_LINE) and its warnings, for the grading suite's build test (files
+beside build.log, write_for_guest), make submit and make shell.
 """
 import atexit
 import hashlib
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -24,6 +29,39 @@ import submission
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOG_CAP = 1024 * 1024            # bytes of build log kept
 OUTPUT_CAP = 256 * 1024 * 1024   # bytes of outputs accepted
+# A line of a build log that says why the build failed: the compiler's and
+# the linker's errors, make's, and the sandbox's "stopped after N s".
+ERROR_LINE = re.compile(r"error:|Error [0-9]|No rule to make|stopped after|undefined reference")
+
+
+def _lines(log):
+    # Lines end at \n only, as grep reads them (not at \r, \v or U+2028).
+    return log.split("\n")
+
+
+def error_lines(log, limit=15):
+    """The first `limit` lines of a build log that say why it failed."""
+    return [line for line in _lines(log) if ERROR_LINE.search(line)][:limit]
+
+
+def warning_lines(log):
+    """The compiler's warnings in a build log, one line each."""
+    return [line for line in _lines(log) if "warning:" in line]
+
+
+def write_for_guest(out, status, log):
+    """What the grading suite's build test (build_succeeded in
+    grader/guest-lib/kmod.bash) reads, beside the outputs in out:
+    build.log, build.status, build.errors (its error lines, one per line)
+    and build.warnings (how many)."""
+    # (Without NUL bytes, which bash's $(cat) would warn about.)
+    errors = [line.replace("\0", "") for line in error_lines(log)]
+    files = {"build.log": log, "build.status": f"{status}\n",
+             "build.errors": "".join(line + "\n" for line in errors),
+             "build.warnings": f"{len(warning_lines(log))}\n"}
+    for name, text in files.items():
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            f.write(text)
 
 
 class _CappedReader(threading.Thread):
@@ -113,7 +151,7 @@ def build_part(part, part_src, src, out, kdir):
     their own, so nothing the student submits (a Makefile that rewrites
     files in the build folder, a header that shadows one the tools include)
     can change them. Returns (status, log)."""
-    submission.copy_part_sources(part_src, src)
+    submission.copy_part_sources(part_src, src, part.conf.get("outputs", []))
     for rel in part.conf.get("grader_files", []):
         shutil.copy(os.path.join(part.path, rel), src)
     # The course's values, for a Makefile that reads them (part 3's does:

@@ -85,13 +85,11 @@ class PartGrader:
         with open(log_path, "w") as f:
             f.write(text)
         self.result.timings["build"] = round(time.monotonic() - started, 2)
-        # The guest-side build test reads these two files.
-        with open(os.path.join(out, "build.log"), "w") as f:
-            f.write(text)
-        with open(os.path.join(out, "build.status"), "w") as f:
-            f.write(f"{status}\n")
+        # The guest-side build test reads these (the log, its status, error
+        # lines and warning count), written here, after the build.
+        build.write_for_guest(out, status, text)
         self.result.logs.append(f"{self.rel_logs}/build.log")
-        warnings = [line for line in text.splitlines() if "warning:" in line]
+        warnings = build.warning_lines(text)
         if warnings:
             shown = "\n    ".join(warnings[:5])
             self.result.notes.append(
@@ -333,7 +331,8 @@ def assemble(kind, dest, parts):
     """A submission made of the repository's own skeletons or reference solutions."""
     for part in parts:
         target = os.path.join(dest, part.name)
-        submission.copy_part_sources(part.path, target)
+        outputs = part.conf.get("outputs", [])
+        submission.copy_part_sources(part.path, target, outputs)
         if kind == "reference":
-            submission.copy_part_sources(os.path.join(part.path, "solution"), target)
+            submission.copy_part_sources(os.path.join(part.path, "solution"), target, outputs)
     return dest

@@ -39,7 +39,7 @@ def build_parts(parts, assets, job):
         if status == 0:
             print(f"shell: built {part.name}: {' '.join(made)}", file=sys.stderr)
         else:
-            errors = [line for line in log.splitlines() if "error" in line.lower()][:5]
+            errors = build.error_lines(log, 5)
             print(f"shell: {part.name} did not build:\n  " + "\n  ".join(errors), file=sys.stderr)
 
 

@@ -5,9 +5,9 @@ Parts are due in different weeks: with --parts (make submit PART=2) only
 those parts go in, and each must be ready; without it, every part that is
 ready goes in and the others are named. Ready: the part's required files
 exist and it builds (in the same sandbox the grader uses). Build products
-and binaries are left out, the archive is kept small, and a MANIFEST holds
-file hashes, the parts, git HEAD if any, the time, and each part's latest
-`make check` summary. Prints what the archive holds and its sha256, and warns
+and binaries are left out (grader/submission.py: is_build_product), the
+archive is kept small, and a MANIFEST holds file hashes, the parts, git
+HEAD if any, the time, and each part's latest `make check` summary. Prints what the archive holds and its sha256, and warns
 when files owned by the grader were changed. Non-interactive; exit status 1
 when nothing (or not every part asked for) is ready.
 
@@ -29,17 +29,11 @@ sys.path.insert(0, os.path.join(ROOT, "grader"))
 
 import build  # noqa: E402
 from parts import GraderError, discover_parts  # noqa: E402
+from submission import is_build_product  # noqa: E402
 import vm  # noqa: E402
 
 MAX_FILE = 1024 * 1024          # bytes: a source file or trace is far smaller
 MAX_TOTAL = 5 * 1024 * 1024
-PRODUCTS = (".o", ".ko", ".mod", ".mod.c", ".mod.o", ".cmd", ".symvers", ".order", ".a", ".so")
-
-
-def is_binary(path):
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    return head.startswith(b"\x7fELF") or b"\0" in head
 
 
 def part_files(part, problems, notes):
@@ -50,7 +44,7 @@ def part_files(part, problems, notes):
         path = os.path.join(folder, name)
         if not os.path.isfile(path) or os.path.islink(path) or name.startswith("."):
             continue
-        if name.endswith(PRODUCTS) or name in part.conf.get("outputs", []) or is_binary(path):
+        if is_build_product(path, part.conf.get("outputs", [])):
             notes.append(f"left out {part.name}/{name} (a build product or binary)")
             continue
         if os.path.getsize(path) > MAX_FILE:
@@ -70,7 +64,7 @@ def builds(part, assets):
         status, log = build.build_part(part, part.path, os.path.join(work, "src"), out,
                                        assets["KDIR"])
         missing = [f for f in part.conf["outputs"] if not os.path.exists(os.path.join(out, f))]
-        errors = [line for line in log.splitlines() if "error" in line.lower()][:5]
+        errors = build.error_lines(log, 5)
         return status == 0 and not missing, errors
 
 
