@@ -23,8 +23,8 @@ import gradescope  # noqa: E402
 import release  # noqa: E402
 import rubric  # noqa: E402
 
-# A helper called as $CHECK or $HIDDEN in a suite: CHECK="python3 $BATS_TEST_DIRNAME/FILE".
-HELPER_VAR = re.compile(r'^(CHECK|HIDDEN)="python3 \$BATS_TEST_DIRNAME/([\w.-]+)"$', re.M)
+# A helper called as $CHECK or $HIDDEN in a suite: CHECK="py_check $BATS_TEST_DIRNAME/FILE".
+HELPER_VAR = re.compile(r'^(CHECK|HIDDEN)="py_check \$BATS_TEST_DIRNAME/([\w.-]+)"$', re.M)
 # A call of one: the variable, then the subcommand and its arguments up to
 # the end of the command (a pipe, a redirection, ||, &&, ;).
 HELPER_CALL = re.compile(r'\$(CHECK|HIDDEN)\s+([^|;&>\n]*)')

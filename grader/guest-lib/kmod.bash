@@ -45,6 +45,87 @@ untrusted() {
 	)
 }
 
+# --- the suites' Python checkers ------------------------------------------
+
+KMOD_LIB=${BASH_SOURCE[0]%/*}        # this folder (/job/lib)
+PY_CHECK_DIR=${PY_CHECK_DIR:-/run/kmod-checker}
+
+# py_check SCRIPT ARGS...: what `python3 SCRIPT ARGS...` does (the same
+# output on the same stdout and stderr, the same exit status), run in a fork
+# of the round's checker server (checker_server.py beside this file), which
+# the round's first check starts. A check then costs a fork instead of an
+# interpreter start. Without a server, python3 runs the script itself.
+py_check() {
+	local reply=""
+	py_check_server && py_check_ask "$@"
+	[[ $reply =~ ^[0-9]+$ ]] && return "$reply"
+	python3 "$@"
+}
+
+# py_check_server: the checker server runs (started now if it never ran).
+py_check_server() {
+	local pid ready line=""
+	if { read -r pid <"$PY_CHECK_DIR/pid"; } 2>/dev/null && kill -0 "$pid" 2>/dev/null; then
+		return 0
+	fi
+	# One per round: a server that went away is not started again.
+	[[ -e $PY_CHECK_DIR ]] && return 1
+	# A pipe of this shell's own, which the server opens through /proc to
+	# say it is ready.
+	py_check_pipe
+	ready=/proc/$BASHPID/fd/$PY_CHECK_PIPE # (expanded here: in "cmd &", in the child)
+	python3 "$KMOD_LIB/checker_server.py" "$PY_CHECK_DIR" "$ready" </dev/null >/dev/null 2>&1 &
+	local server=$! waited
+	ready=$PY_CHECK_PIPE
+	for ((waited = 0; waited < 30; waited++)); do
+		read -t 1 -r -u "$ready" line && break
+		kill -0 "$server" 2>/dev/null || break
+	done
+	exec {ready}<&-
+	[[ $line == ready ]]
+}
+
+# py_check_pipe: open a pipe both ways on a new fd, its number in
+# $PY_CHECK_PIPE (read and write ends on one fd: it never reads as
+# end-of-file). The
+# process substitution forks once, runs no program; bash hands over its
+# pipe's read end, reopened here through /proc for both ends.
+py_check_pipe() {
+	local end
+	exec {end}< <(:)
+	exec {PY_CHECK_PIPE}<>"/proc/$BASHPID/fd/$end"
+	exec {end}<&-
+}
+
+# py_check_ask SCRIPT ARGS...: have the server run the check with this
+# shell's stdin, stdout and stderr; its answer in the caller's $reply (an exit
+# status, or "run-here"; empty if the server went away). Builtins only.
+# The server opens copies of fds 0-2 made first: a redirection such as
+# ">&$fd" on a builtin moves fd 1 itself while the builtin runs.
+py_check_ask() {
+	local id=$BASHPID-$RANDOM$RANDOM pid answer name names=() in out err
+	{ read -r pid <"$PY_CHECK_DIR/pid"; } 2>/dev/null || return 0
+	printf '%s\0' "$PWD" "$@" >"$PY_CHECK_DIR/$id.req"
+	compgen -e >"$PY_CHECK_DIR/$id.env"
+	mapfile -t names <"$PY_CHECK_DIR/$id.env"
+	for name in "${names[@]}"; do
+		if [[ -v $name ]]; then
+			printf '%s=%s\0' "$name" "${!name}"
+		fi
+	done >"$PY_CHECK_DIR/$id.env"
+	py_check_pipe
+	answer=$PY_CHECK_PIPE
+	exec {in}<&0 {out}>&1 {err}>&2
+	# Read-write: the open never waits, even for a server that is gone.
+	printf '%s %s %s %s %s %s\n' "$id" "$BASHPID" "$in" "$out" "$err" "$answer" \
+		1<>"$PY_CHECK_DIR/requests"
+	until read -t 1 -r -u "$answer" reply; do
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	exec {answer}<&- {in}<&- {out}>&- {err}>&-
+	return 0
+}
+
 module_ko() {
 	printf '%s/%s.ko\n' "$KMOD_BUILD" "$1"
 }
@@ -144,23 +225,9 @@ unload_module() {
 KMOD_LOG_FLOOD=${KMOD_LOG_FLOOD:-5000}
 
 # kernel_log_records: how many messages the kernel has logged since boot
-# (the sequence number of the newest record in /dev/kmsg, plus one; dmesg
-# cannot tell, as the ring buffer forgets old messages).
+# (kernel_log_records.py beside this file).
 kernel_log_records() {
-	python3 -c '
-import os
-fd, last = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK), -1
-while True:
-    try:
-        record = os.read(fd, 8192)
-    except BlockingIOError:
-        break
-    except BrokenPipeError:
-        continue
-    if not record:
-        break
-    last = int(record.split(b";", 1)[0].split(b",")[1])
-print(last + 1)'
+	py_check "$KMOD_LIB/kernel_log_records.py"
 }
 
 # kernel_log_is_clean: no oops, BUG, WARNING or lockup in dmesg, no flood,

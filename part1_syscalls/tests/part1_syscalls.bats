@@ -12,7 +12,7 @@ NOBODY=65534
 TIME_LIMIT=10                     # seconds a program may run
 MAX_PROCESSES=32                  # processes user nobody may have
 MAX_OUTPUT=$((16 * 1024 * 1024))  # bytes a program may write to a file
-CHECK="python3 $BATS_TEST_DIRNAME/syscall_check.py"
+CHECK="py_check $BATS_TEST_DIRNAME/syscall_check.py"
 RUN=/tmp/part1-run
 # Fresh traces, made once per VM and program and kept for the tests after
 # (root's: the programs run as nobody).

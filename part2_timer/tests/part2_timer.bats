@@ -6,8 +6,8 @@
 load /job/lib/kmod
 
 MOD=my_timer
-CHECK="python3 $BATS_TEST_DIRNAME/timer_check.py"
-HIDDEN="python3 $BATS_TEST_DIRNAME/timer_hidden.py"
+CHECK="py_check $BATS_TEST_DIRNAME/timer_check.py"
+HIDDEN="py_check $BATS_TEST_DIRNAME/timer_hidden.py"
 
 part_is_clean() {
 	KMOD_LEFTOVER=/proc/timer

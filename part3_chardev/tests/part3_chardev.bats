@@ -11,8 +11,8 @@
 load /job/lib/kmod
 
 MOD=elevator
-CHECK="python3 $BATS_TEST_DIRNAME/elevator_check.py"
-HIDDEN="python3 $BATS_TEST_DIRNAME/elevator_hidden.py"
+CHECK="py_check $BATS_TEST_DIRNAME/elevator_check.py"
+HIDDEN="py_check $BATS_TEST_DIRNAME/elevator_hidden.py"
 CTL="$KMOD_BUILD/elevator-ctl"
 PRODUCER="$KMOD_BUILD/producer"
 # The timings of the logic tests, handed to the checkers too (elevator_check.py fast()).
