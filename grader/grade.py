@@ -137,8 +137,12 @@ class PartGrader:
                 if len(environment) > 1:
                     raise GraderError("the VM failed twice for reasons outside the submission ("
                                       + "; ".join(environment) + "); the part is not graded")
+                again = "its unreported tests ran again" if judged.next else \
+                    "every test had reported, so the results stand"
                 self.result.notes.append(f"{prefix} was ended from outside the grader "
-                                         f"({judged.environment}); its tests ran again")
+                                         f"({judged.environment}); {again}")
+            if judged.review:
+                self.result.flags.append("review: " + judged.review)
             if judged.crash:
                 crashes.append(judged.crash)
             if judged.restart:

@@ -17,7 +17,8 @@ and says, without touching a file or a VM:
   the kernel log of the VM it leaves is checked (`dirty_log`);
 - a VM that stopped with tests unreported: the first of them is the
   culprit, "timeout" when the watchdog stopped a silent or overlong VM,
-  "crashed" when the guest ended it (a panic); the rest runs again.
+  "crashed" when the guest ended it (a panic), or qemu itself failed (then
+  also `review`: a TA checks that qemu is not at fault); the rest runs again.
 
 `settle` then applies what a crash means to the whole part: tests marked
 after-crash=fail (the "kernel stayed clean" test) fail when any round
@@ -69,6 +70,7 @@ class Round:
     tampered: list = field(default_factory=list)  # why the stream cannot be trusted
     info: list = field(default_factory=list)      # @@info notes
     environment: str = ""    # why this VM's end was not the guest's doing
+    review: str = ""         # what a TA should look at (qemu itself crashed)
 
 
 def judge(specs, remaining, stream, got, locate=lambda console: "", name="this round"):
@@ -101,6 +103,10 @@ def judge(specs, remaining, stream, got, locate=lambda console: "", name="this r
         out.environment = got.killed_reason
         out.next = unreported
         return out
+    if got.end == vm.QEMU_FAULT:
+        title = specs[unreported[0]].title if unreported else "after the last test"
+        out.review = (f"qemu itself failed in {name} ({got.killed_reason}) during '{title}': "
+                      "charged as a crash of the submission; check that qemu is not at fault")
     if not unreported:
         if not stream.finished:
             out.crash = ("after the last test", _located(got, locate))
@@ -125,6 +131,13 @@ def judge(specs, remaining, stream, got, locate=lambda console: "", name="this r
                   + (f"The kernel reported:\n{where}\n" if where else "")
                   + f"Last console lines:\n{text}")
         out.verdicts[culprit] = Verdict("timeout", output)
+    elif got.end == vm.QEMU_FAULT:
+        output = (f"the emulator running the VM failed while this test ran ({got.killed_reason}); "
+                  "as far as the grader can tell this test caused it, and the course staff "
+                  "will review it. The VM was restarted for the remaining tests.\n"
+                  + (f"The kernel reported:\n{where}\n" if where else "")
+                  + f"Console:\n{text}")
+        out.verdicts[culprit] = Verdict("crashed", output)
     elif got.end == vm.OVERSIZE:
         output = (f"the VM was stopped while this test ran: {got.killed_reason}; it was "
                   f"restarted for the remaining tests.\nConsole:\n{text}")

@@ -80,9 +80,12 @@ CONSOLE_KEPT = 1024 * 1024   # bytes of the console read back for the report
 POLL_SECONDS = 0.1
 
 
-# How a VM ended (VMResult.end). Only the first five can be the guest's
+# How a VM ended (VMResult.end). Only the first six can be the guest's
 # doing; OUTSIDE never is (docs/architecture.md, "A VM killed from outside").
 ENDED = "ended"        # qemu exited by itself: the guest powered off, or panicked
+QEMU_FAULT = "qemu-fault"  # qemu crashed (SIGSEGV, SIGABRT) or quit on an emulation
+#                        error: the guest's doing as far as anyone can tell (nobody
+#                        else signalled it), but a fault of qemu's own is possible
 SILENT = "silent"      # the watchdog stopped it: no result for too long (a hang)
 OVERTIME = "overtime"  # the watchdog stopped it: past its total time
 FLOOD = "flood"        # stopped: an output ran over its cap
@@ -98,7 +101,7 @@ class VMResult:
     killed_reason: str   # what stopped it, for people, or "" for a guest that powered off
     seconds: float
     over_cap: str = ""   # which output ran over its cap, if one did
-    end: str = ENDED     # one of ENDED SILENT OVERTIME FLOOD OVERSIZE OUTSIDE
+    end: str = ENDED     # one of ENDED QEMU_FAULT SILENT OVERTIME FLOOD OVERSIZE OUTSIDE
     peak_mb: int = 0     # qemu's largest resident memory the watchdog saw
 
 
@@ -409,8 +412,9 @@ def _ended_by_itself(status, qlog_path):
     outside the VM stopped it: death by one of OUTSIDE_SIGNALS, or qemu's
     own "terminating on signal" (its handler of SIGTERM, SIGINT, SIGHUP,
     which exits 0). Anything else the guest may have caused: the guest
-    powering off (0), pvpanic's exit-failure (1), qemu crashing or exiting
-    on an emulation error. Those end the round as the guest's doing; a
+    powering off (0), pvpanic's exit-failure (1) (ENDED), qemu crashing or
+    exiting on an emulation error (QEMU_FAULT). Those end the round as the
+    guest's doing; a
     qemu that could not start at all never reaches the agent's first
     record, which rounds.judge calls an environment failure anyway."""
     error = _qemu_error(qlog_path)
@@ -421,11 +425,11 @@ def _ended_by_itself(status, qlog_path):
             why = " (the kernel's OOM killer sends SIGKILL)" if sig == signal.SIGKILL else ""
             return (f"qemu was killed by {name} from outside the grader{why}; "
                     "not the guest's doing", OUTSIDE)
-        return f"qemu itself crashed ({name}){': ' + error if error else ''}", ENDED
+        return f"qemu itself crashed ({name}){': ' + error if error else ''}", QEMU_FAULT
     if QEMU_SIGNAL_EXIT.match(error):
         return f"qemu was stopped from outside the grader: {error}", OUTSIDE
     if status not in (0, 1) or error:
-        return f"qemu exited with status {status}: {error or 'no message'}", ENDED
+        return f"qemu exited with status {status}: {error or 'no message'}", QEMU_FAULT
     return "", ENDED
 
 

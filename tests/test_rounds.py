@@ -99,6 +99,25 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(r.crash[0], SPECS[2].title)
         self.assertEqual((r.environment, r.next), ("", list(range(3, len(SPECS)))))
 
+    def test_qemu_failing_is_the_running_test_s_crash_and_a_ta_s_review(self):
+        """Nobody else signalled qemu, so the guest is charged; qemu's own bug
+        is possible, so a TA looks (the review flag)."""
+        r = judge(lambda ts: start(ts) + passing(ts[:2]), end=vm.QEMU_FAULT,
+                  reason="qemu itself crashed (SIGSEGV)")
+        self.assertEqual(r.verdicts[2].status, "crashed")
+        self.assertIn("the emulator running the VM failed while this test ran", r.verdicts[2].output)
+        self.assertIn("qemu itself crashed (SIGSEGV)", r.review)
+        self.assertIn(SPECS[2].title, r.review)
+        self.assertEqual((r.environment, r.next), ("", list(range(3, len(SPECS)))))
+        # After the last result: nothing to blame, still a crash and a review.
+        r = judge(lambda ts: start(ts) + passing(ts), end=vm.QEMU_FAULT,
+                  reason="qemu exited with status 3: no message")
+        self.assertEqual({v.status for v in r.verdicts.values()}, {"passed"})
+        self.assertEqual(r.crash[0], "after the last test")
+        self.assertIn("after the last test", r.review)
+        # A panic (pvpanic's exit-failure) is no review.
+        self.assertEqual(judge(lambda ts: start(ts) + passing(ts[:2])).review, "")
+
     def test_the_words_of_a_reason_do_not_decide_timeout(self):
         """A panic whose console happens to say "no result" is still a crash."""
         r = judge(lambda ts: start(ts) + passing(ts[:2]), console="no result for 9 s\n",
@@ -172,7 +191,8 @@ def grade_rounds(*scripts, end=vm.ENDED):
         sent = next(script)(reader.titles)
         items, how = sent if isinstance(sent, tuple) else (sent, end)
         reader.feed(encode(key, items))
-        reason = "qemu was killed by SIGKILL from outside the grader" if how == vm.OUTSIDE else ""
+        reason = {vm.OUTSIDE: "qemu was killed by SIGKILL from outside the grader",
+                  vm.QEMU_FAULT: "qemu itself crashed (SIGSEGV)"}.get(how, "")
         return ended(how, reason=reason)
 
     work = tempfile.mkdtemp()
@@ -231,6 +251,20 @@ class RunRoundsTest(unittest.TestCase):
         self.assertEqual((r.score, r.flags), (r.max_score, []))
         self.assertTrue(any("ended from outside the grader" in n for n in r.notes), r.notes)
         self.assertFalse(any(t.status in ("crashed", "timeout") for t in r.tests))
+
+    def test_an_outside_kill_after_every_result_keeps_them(self):
+        r = grade_rounds(lambda ts: (start(ts) + passing(ts), vm.OUTSIDE))
+        self.assertEqual((r.score, r.flags), (r.max_score, []))
+        self.assertTrue(any("every test had reported, so the results stand" in n
+                            for n in r.notes), r.notes)
+
+    def test_qemu_failing_costs_the_running_test_and_flags_for_review(self):
+        r = grade_rounds(lambda ts: (start(ts) + passing(ts[:4]), vm.QEMU_FAULT),
+                         lambda ts: start(ts) + passing(ts) + finish())
+        crashed = [t for t in r.tests if t.status == "crashed"]
+        self.assertEqual([t.title for t in crashed], [PART.tests[4].title])
+        self.assertEqual(len(r.flags), 1)
+        self.assertTrue(r.flags[0].startswith("review: qemu itself failed in round1"), r.flags)
 
     def test_a_second_outside_kill_is_the_grader_s_error(self):
         with self.assertRaisesRegex(GraderError, "outside the submission"):

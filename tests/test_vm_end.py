@@ -1,7 +1,8 @@
 """vm._ended_by_itself: only what comes from outside qemu (the OOM killer's
 SIGKILL, a TA's SIGTERM, qemu's own "terminating on signal") is an OUTSIDE
 end, which the grader retries and never charges to the student; a qemu
-the guest may have crashed or made exit is the guest's doing."""
+the guest may have crashed or made exit is the guest's doing (QEMU_FAULT:
+charged like a crash, and flagged for review by rounds.judge)."""
 import os
 import signal
 import sys
@@ -40,14 +41,14 @@ class EndTest(unittest.TestCase):
     def test_a_qemu_the_guest_may_have_crashed_is_not_outside(self):
         for sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
             reason, how = end(-sig, "qemu-system-x86_64: ../hw/virtio/virtio.c:1: assertion failed\n")
-            self.assertEqual(how, vm.ENDED, sig)
+            self.assertEqual(how, vm.QEMU_FAULT, sig)
             self.assertIn("crashed", reason)
 
     def test_an_emulation_error_exit_is_not_outside(self):
         reason, how = end(1, "qemu-system-x86_64: virtio: zero sized buffers are not allowed\n")
-        self.assertEqual(how, vm.ENDED)
+        self.assertEqual(how, vm.QEMU_FAULT)
         self.assertIn("zero sized buffers", reason)
-        self.assertEqual(end(3, "")[1], vm.ENDED)
+        self.assertEqual(end(3, "")[1], vm.QEMU_FAULT)
 
     def test_warnings_are_not_errors(self):
         self.assertEqual(end(0, "qemu-system-x86_64: warning: host doesn't support x\n"), ("", vm.ENDED))

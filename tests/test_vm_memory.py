@@ -2,7 +2,8 @@
 (footprint_mb: guest RAM, TCG's cache, qemu's own) fits beside the grader,
 and vm.boot's watchdog stops a qemu that grows past that bound, as the
 guest's doing (OVERSIZE), before the kernel's OOM killer would act (its
-SIGKILL is an outside end, which the guest must not be able to cause)."""
+SIGKILL is an outside end, which the guest must not be able to cause).
+A qemu that dies of a fault of its own is the guest's doing too (QEMU_FAULT)."""
 import contextlib
 import io
 import os
@@ -67,6 +68,13 @@ class Hog(vm.VMConfig):
         return 150
 
 
+class Segfault(vm.VMConfig):
+    """A "qemu" that dies of SIGSEGV of its own."""
+
+    def command(self, job_dir, stream_path, console_path=None, mode="grade", **_):
+        return [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"]
+
+
 class Reader:
     def feed(self, data):
         pass
@@ -86,6 +94,14 @@ class WatchdogTest(unittest.TestCase):
         self.assertIn("more than the 150 MB a VM may", got.killed_reason)
         self.assertGreater(got.peak_mb, 150)
         self.assertLess(got.seconds, 20)
+
+
+    def test_a_qemu_that_crashes_itself_is_a_qemu_fault(self):
+        with tempfile.TemporaryDirectory() as out:
+            got = vm.boot(Segfault("k", "i", "r"), out, out, Reader(), idle_limit=30,
+                          total_limit=30)
+        self.assertEqual(got.end, vm.QEMU_FAULT)
+        self.assertIn("qemu itself crashed (SIGSEGV)", got.killed_reason)
 
 
 class SignalExitTest(unittest.TestCase):
