@@ -85,8 +85,12 @@ def bench_grading(tmp, jobs, copies):
 
 
 def where_time_goes(timings):
-    """Per part: sandboxed build, VM boot to userspace, bats in the VM, rest."""
-    rows = []
+    """Per part: sandboxed build, VM boot to userspace, bats in the VM, the
+    VM's whole time, and its floor: the boot and the waits the assignment
+    mandates (the tests' wait= in the rubric), which no speed-up can cut.
+    The last row adds them up over the submission."""
+    rows, vm_total, floor_total = [], 0.0, 0.0
+    waits = {p.name: sum(t.wait for t in p.tests) for p in discover_parts()}
     for part, t in sorted(timings.items()):
         if part == "total":
             continue
@@ -94,9 +98,14 @@ def where_time_goes(timings):
         boot = sum(r.get("boot", 0) for r in rounds)
         bats = sum(r.get("bats-exit", 0) - r.get("bats-start", 0) for r in rounds)
         wall = sum(r.get("seconds", 0) for r in rounds)
-        rows.append((f"  {part}: build / boot / bats in the VM / VM total",
-                     f"{t.get('build', 0):.1f} / {boot:.1f} / {bats:.1f} / {wall:.1f} s "
-                     f"({len(rounds)} VM boot(s))"))
+        floor = boot + waits.get(part, 0)
+        vm_total, floor_total = vm_total + wall, floor_total + floor
+        rows.append((f"  {part}: build / boot / bats in the VM / VM-seconds / floor",
+                     f"{t.get('build', 0):.1f} / {boot:.1f} / {bats:.1f} / {wall:.1f} / "
+                     f"{floor:.1f} s ({len(rounds)} VM boot(s); floor: boot + "
+                     f"{waits.get(part, 0):g} s of mandated waits)"))
+    rows.append(("  VM-seconds of that submission, every part (goal: under 90) / its floor",
+                 f"{vm_total:.1f} / {floor_total:.1f} s"))
     return rows
 
 
@@ -183,10 +192,6 @@ def main(argv):
         rows.append(("one full submission (every part, reference), --jobs 1, wall",
                      f"{wall:.1f} s, score {scores[0]:g}"))
         rows += where_time_goes(timings[0])
-        vm_seconds = sum(r.get("seconds", 0) for part, t in timings[0].items() if part != "total"
-                         for k, r in t.items() if k.startswith("round"))
-        rows.append(("  VM-seconds of that submission, every part (goal: under 90)",
-                     f"{vm_seconds:.1f} s"))
         wall, timings, scores = bench_grading(tmp, 2, 4)
         rows.append(("four full submissions, --jobs 2, wall",
                      f"{wall:.1f} s, scores {[round(x) for x in scores]}; "

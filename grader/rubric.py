@@ -12,6 +12,10 @@ Optional keys on that line:
     after-crash=fail    the test also fails when the kernel crashed earlier
                         in the part (for the "kernel stayed clean" test, which
                         a fresh VM would otherwise pass)
+    wait=SECONDS        how long the test must wait because the assignment
+                        says so (a real-time trip, sleeps between reads): the
+                        floor no speed-up can cut, which `make bench` adds up
+                        (declare what is certain: a floor, not an estimate)
 
 The starter kit's suites keep a hidden test only as the comment
     # hidden @test "TITLE"
@@ -48,6 +52,7 @@ class TestSpec:
     visibility: str
     timeout: int = DEFAULT_TIMEOUT
     fails_after_crash: bool = False
+    wait: float = 0.0    # seconds of waits the assignment mandates (the bench's floor)
     line: int = 0
     index: int = 0       # 1-based place in the suite: the test's number within its part
 
@@ -119,14 +124,17 @@ def _make_spec(title, fields, where, number):
         points = int(fields.pop("points"))
         visibility = fields.pop("visibility")
         timeout = int(fields.pop("timeout", DEFAULT_TIMEOUT))
+        wait = float(fields.pop("wait", 0))
     except (KeyError, ValueError) as e:
         raise RubricError(f"{where}: needs points=INT visibility=public|hidden ({e})") from None
     after_crash = fields.pop("after-crash", "")
-    if visibility not in VISIBILITIES or points < 0 or after_crash not in ("", "fail"):
-        raise RubricError(f"{where}: bad points, visibility or after-crash value")
+    if visibility not in VISIBILITIES or points < 0 or after_crash not in ("", "fail") \
+            or not 0 <= wait < timeout:
+        raise RubricError(f"{where}: bad points, visibility, after-crash or wait value")
     if fields:
         raise RubricError(f"{where}: unknown keys {sorted(fields)}")
-    return TestSpec(title, points, visibility, timeout, after_crash == "fail", number)
+    return TestSpec(title, points, visibility, timeout, after_crash == "fail", wait,
+                    line=number)
 
 
 def bats_filter(titles):

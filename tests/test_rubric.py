@@ -27,6 +27,16 @@ class RubricTest(unittest.TestCase):
                          [("a title", 5, "hidden", 90, True),
                           ("another", 10, "public", rubric.DEFAULT_TIMEOUT, False)])
 
+    def test_a_mandated_wait_is_read_and_must_fit_the_timeout(self):
+        tests = parse_text('# grade: points=5 visibility=hidden timeout=90 wait=6.5\n'
+                           '@test "a title" {\n}\n'
+                           '# grade: points=5 visibility=public\n@test "another" {\n}\n')
+        self.assertEqual([(t.wait, t.line) for t in tests], [(6.5, 2), (0.0, 5)])
+        for wait in ("-1", "90", "soon"):
+            with self.assertRaises(rubric.RubricError, msg=wait):
+                parse_text(f'# grade: points=5 visibility=public timeout=90 wait={wait}\n'
+                           '@test "x" {\n}\n')
+
     def test_a_test_without_grade_line_is_an_error(self):
         with self.assertRaisesRegex(rubric.RubricError, "no '# grade:' line"):
             parse_text('@test "x" {\n}\n')

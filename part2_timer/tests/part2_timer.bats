@@ -59,13 +59,13 @@ teardown() {
 	$CHECK second
 }
 
-# grade: points=10 visibility=hidden
+# grade: points=10 visibility=hidden wait=0.7
 @test "elapsed time matches the real time between two reads" {
 	load_module "$MOD"
 	$HIDDEN elapsed
 }
 
-# grade: points=5 visibility=hidden
+# grade: points=5 visibility=hidden wait=0.7
 @test "elapsed time is the difference of the two printed current times" {
 	load_module "$MOD"
 	$HIDDEN difference

@@ -209,7 +209,7 @@ teardown() {
 	$CHECK errnos
 }
 
-# grade: points=5 visibility=public timeout=90
+# grade: points=5 visibility=public timeout=90 wait=1
 @test "one passenger from floor 1 to 3: LOADING, UP, UP, LOADING, then IDLE with 1 serviced" {
 	load_module "$MOD" floor_ms=300 load_ms=200
 	$CHECK journey
@@ -271,13 +271,13 @@ teardown() {
 	[[ $status -eq 0 ]]
 }
 
-# grade: points=5 visibility=hidden timeout=90
+# grade: points=5 visibility=hidden timeout=90 wait=1.6
 @test "STOP: nobody boards, everyone on board is delivered, then OFFLINE, and START serves the rest" {
 	load_module "$MOD" floor_ms=300 load_ms=100
 	$HIDDEN stop
 }
 
-# grade: points=5 visibility=hidden timeout=90
+# grade: points=5 visibility=hidden timeout=90 wait=6
 @test "at the default floor_ms and load_ms, the trip from floor 1 to 3 takes the real time" {
 	load_module "$MOD"
 	$HIDDEN realtime
@@ -289,7 +289,7 @@ teardown() {
 	$HIDDEN concurrent
 }
 
-# grade: points=5 visibility=hidden timeout=90
+# grade: points=5 visibility=hidden timeout=90 wait=1.1
 @test "rmmod mid-trip is prompt, stops the thread, removes both entries and frees every passenger" {
 	local before after took started
 	before=$(kmalloc_objects)
