@@ -20,8 +20,9 @@ usage: checker_server.py DIR READY
 
 A request is one line on DIR/requests, "ID PID IN OUT ERR REPLY": PID is
 the client's process, IN, OUT and ERR its copies of its fds 0-2, which
-become the check's, and REPLY its fd for the answer. Beside it the client wrote DIR/ID.req
-(its working folder, the script and its arguments, each ending in a NUL)
+become the check's, and REPLY its fd for the answer. Beside it the client
+wrote DIR/ID.req (its working folder, the script and its arguments, each
+ending in a NUL)
 and DIR/ID.env (its exported variables, NAME=VALUE, each ending in a NUL).
 The answer, once the check's process has ended, is one line on REPLY: the
 exit status (128+N for a signal N, as the shell says it), or "run-here"
@@ -65,8 +66,7 @@ def client_fd(pid, fd, flags):
 
 def client_stdio(pid, fd, reading):
     """The client's stdin (reading) or stdout or stderr, opened anew for
-    the check. Pipes,
-    terminals and /dev/null are shared as they are. A regular file is
+    the check. Pipes, terminals and /dev/null are shared as they are. A regular file is
     shared only as an output in append mode (as the test's output is): the
     new opening then writes where the client's next write goes. Otherwise
     the client's offset could not follow the check's reads or writes:

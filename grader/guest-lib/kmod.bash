@@ -87,9 +87,9 @@ py_check_server() {
 
 # py_check_pipe: open a pipe both ways on a new fd, its number in
 # $PY_CHECK_PIPE (read and write ends on one fd: it never reads as
-# end-of-file). The
-# process substitution forks once, runs no program; bash hands over its
-# pipe's read end, reopened here through /proc for both ends.
+# end-of-file). The process substitution forks once and runs no program;
+# bash hands over its pipe's read end, reopened here through /proc for
+# both ends.
 py_check_pipe() {
 	local end
 	exec {end}< <(:)
