@@ -62,6 +62,11 @@ CASES = {
     "thread": '$RUN "$SCRIPT" thread; echo "status $?"',
     "cwd": 'cd "$TMP" && $RUN "$SCRIPT" echo 2>&1',
     "unbuffered": 'PYTHONUNBUFFERED=1 $RUN "$SCRIPT" echo 2>&1 | cat',
+    "does not compile": 'echo "def broken(:" >"$TMP/bad.py"; $RUN "$TMP/bad.py" 2>&1 || echo "status $?"',
+    "changed between checks": ('echo "print(1)" >"$TMP/c.py"; $RUN "$TMP/c.py"; '
+                               'echo "print(22)" >"$TMP/c.py"; $RUN "$TMP/c.py"'),
+    "dataclass in main": ('printf "import dataclasses\\n@dataclasses.dataclass\\nclass A:\\n    x: int = 1\\n'
+                          'print(A(), __name__, __file__)\\n" >"$TMP/d.py"; $RUN "$TMP/d.py"'),
     "fresh each time": '$RUN "$SCRIPT" state; $RUN "$SCRIPT" state; CHECK_VALUE=v $RUN "$SCRIPT" env',
 }
 
@@ -127,7 +132,7 @@ class CheckerServerTest(unittest.TestCase):
         self.bash('py_check "$SCRIPT" echo', "")
         self.assertEqual(self.server_pid(), first)
         # Nothing is left beside the FIFO and the pid file.
-        self.assertEqual(sorted(os.listdir(self.server_dir)), ["pid", "requests"])
+        self.assertEqual(sorted(os.listdir(self.server_dir)), ["pid", "pycache", "requests"])
 
     def test_without_a_server_python3_runs_the_check(self):
         self.bash('py_check "$SCRIPT" echo', "")

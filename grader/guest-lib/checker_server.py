@@ -30,6 +30,7 @@ when the server cannot run the check (the client then runs python3 itself).
 Only root reaches DIR and other processes' /proc/PID/fd: the part-1
 programs, which run as nobody, can neither ask nor answer.
 """
+import builtins
 import io
 import os
 import runpy
@@ -38,6 +39,7 @@ import signal
 import stat
 import sys
 import traceback
+import types
 
 # What the checkers import (loaded once, here; a module the VM's Python
 # lacks is simply not preloaded).
@@ -127,16 +129,30 @@ def exit_code(e):
 
 
 def print_uncaught(script, e):
-    """The traceback python3 prints, without this server's and runpy's frames."""
+    """The traceback python3 prints, without this server's frames (none at
+    all for a script that does not compile, as python3 prints it)."""
     tb = e.__traceback__
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
         tb = tb.tb_next
-    traceback.print_exception(type(e), e, tb or e.__traceback__)
+    traceback.print_exception(type(e), e, tb)
 
 
-def run_check(cwd, argv, env, fds):
-    """In the forked child: become `python3 argv...` and never return."""
-    code = 1
+def run_main(argv, code):
+    """Run code, compiled from the script argv[0], as python3 runs a script:
+    in a fresh module __main__ (runpy's way when code is None)."""
+    if code is None:
+        runpy.run_path(argv[0], run_name="__main__")
+        return
+    main = types.ModuleType("__main__")
+    main.__file__, main.__builtins__ = argv[0], builtins
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
+
+
+def run_check(cwd, argv, env, fds, code=None):
+    """In the forked child: become `python3 argv...` and never return
+    (code: the script compiled by the server, or None)."""
+    status = 1
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -149,31 +165,35 @@ def run_check(cwd, argv, env, fds):
         sys.argv = list(argv)
         sys.path[0] = os.path.dirname(script)
         try:
-            runpy.run_path(argv[0], run_name="__main__")
-            code = 0
+            run_main(argv, code)
+            status = 0
         except SystemExit as e:
-            code = exit_code(e)
+            status = exit_code(e)
         except BaseException as e:  # what python3 reports and exits 1 for
             print_uncaught(script, e)
-            code = 1
+            status = 1
         threading._shutdown()   # python3 waits for the check's own threads
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except (OSError, ValueError):
-                code = code or 120   # as python3 does when stdout cannot be flushed
+                status = status or 120   # as python3 does when stdout cannot be flushed
     except BaseException:
         traceback.print_exc()    # the server's own fault, on the check's stderr
-        code = 1
+        status = 1
     finally:
-        os._exit(code)
+        os._exit(status)
 
 
 class Server:
     def __init__(self, folder):
         self.folder = folder
         self.children = {}   # pid -> (client pid, reply fd)
+        self.compiled = {}   # (script, mtime, size) -> its code
         os.mkdir(folder, 0o700)
+        # The checkers' imported modules keep their bytecode here (their own
+        # folder is read-only in the VM): compiled once per round, not per check.
+        sys.pycache_prefix = os.path.join(folder, "pycache")
         self.fifo_path = os.path.join(folder, "requests")
         os.mkfifo(self.fifo_path, 0o600)
         # Read and write: the FIFO never reads as end-of-file between clients.
@@ -205,6 +225,21 @@ class Server:
                 for line in lines:
                     self.request(line.decode("ascii", "replace"))
 
+    def code_of(self, cwd, script):
+        """The script compiled (compiling has no side effects: the server
+        does it once per content and its forks share the code), or None
+        when it does not compile (the fork then fails as python3 does)."""
+        path = os.path.join(cwd, script)
+        try:
+            st = os.stat(path)
+            key = (path, st.st_mtime_ns, st.st_size)
+            if key not in self.compiled:
+                with open(path, "rb") as f:
+                    self.compiled[key] = compile(f.read(), script, "exec", dont_inherit=True)
+            return self.compiled[key]
+        except (OSError, SyntaxError, ValueError):
+            return None
+
     def request(self, line):
         fields = line.split()
         if len(fields) != 6 or not all(f.replace("-", "").isdigit() for f in fields):
@@ -230,13 +265,14 @@ class Server:
                     os.unlink(path)
                 except OSError:
                     pass
+        code = self.code_of(cwd, argv[0])   # here, so that later forks find it compiled
         child = os.fork()
         if child == 0:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             for fd in (self.fifo, self.wake_r, self.wake_w):
                 os.close(fd)
-            run_check(cwd, argv, env, fds)
+            run_check(cwd, argv, env, fds, code)
         for fd in fds:
             os.close(fd)
         self.children[child] = (pid, reply)
