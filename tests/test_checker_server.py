@@ -62,6 +62,8 @@ CASES = {
     "thread": '$RUN "$SCRIPT" thread; echo "status $?"',
     "cwd": 'cd "$TMP" && $RUN "$SCRIPT" echo 2>&1',
     "unbuffered": 'PYTHONUNBUFFERED=1 $RUN "$SCRIPT" echo 2>&1 | cat',
+    "relative path": ('cd "$TMP" && cp "$SCRIPT" r.py && $RUN r.py raise 2>&1 | sed "s/line [0-9]*/line N/"; '
+                      '$RUN ./r.py echo'),
     "does not compile": 'echo "def broken(:" >"$TMP/bad.py"; $RUN "$TMP/bad.py" 2>&1 || echo "status $?"',
     "changed between checks": ('echo "print(1)" >"$TMP/c.py"; $RUN "$TMP/c.py"; '
                                'echo "print(22)" >"$TMP/c.py"; $RUN "$TMP/c.py"'),

@@ -144,7 +144,7 @@ def run_main(argv, code):
         runpy.run_path(argv[0], run_name="__main__")
         return
     main = types.ModuleType("__main__")
-    main.__file__, main.__builtins__ = argv[0], builtins
+    main.__file__, main.__builtins__ = code.co_filename, builtins
     sys.modules["__main__"] = main
     exec(code, main.__dict__)
 
@@ -194,6 +194,7 @@ class Server:
         # The checkers' imported modules keep their bytecode here (their own
         # folder is read-only in the VM): compiled once per round, not per check.
         sys.pycache_prefix = os.path.join(folder, "pycache")
+        os.mkdir(sys.pycache_prefix, 0o700)
         self.fifo_path = os.path.join(folder, "requests")
         os.mkfifo(self.fifo_path, 0o600)
         # Read and write: the FIFO never reads as end-of-file between clients.
@@ -229,13 +230,13 @@ class Server:
         """The script compiled (compiling has no side effects: the server
         does it once per content and its forks share the code), or None
         when it does not compile (the fork then fails as python3 does)."""
-        path = os.path.join(cwd, script)
+        path = os.path.abspath(os.path.join(cwd, script))   # python3's __file__
         try:
             st = os.stat(path)
             key = (path, st.st_mtime_ns, st.st_size)
             if key not in self.compiled:
                 with open(path, "rb") as f:
-                    self.compiled[key] = compile(f.read(), script, "exec", dont_inherit=True)
+                    self.compiled[key] = compile(f.read(), path, "exec", dont_inherit=True)
             return self.compiled[key]
         except (OSError, SyntaxError, ValueError):
             return None
