@@ -38,13 +38,15 @@ THREAD_FILE=/tmp/elevator-thread
 # of elevator.ko on its kernel stack), within 2 s of insmod: the thread is
 # known by what it runs, not by the name it was given.
 module_thread() {
-	local i found pid
+	local i found pid name=""
 	for ((i = 0; i < 20; i++)); do
-		found=$(grep -l "\[$MOD\]" /proc/[0-9]*/stack 2>/dev/null | head -n 1 || true)
+		found=$(grep -l "\[$MOD\]" /proc/[0-9]*/stack 2>/dev/null || true)
+		found=${found%%$'\n'*}
 		if [[ -n $found ]]; then
 			pid=${found#/proc/}
 			pid=${pid%/stack}
-			echo "$pid $(cat "/proc/$pid/comm" 2>/dev/null)"
+			{ read -r name <"/proc/$pid/comm"; } 2>/dev/null || true
+			echo "$pid $name"
 			return 0
 		fi
 		sleep 0.1
