@@ -65,9 +65,8 @@ def build(parts, out):
     if not os.path.isfile(KEYRING):
         sys.exit(f"gradescope.py: {KEYRING} is missing (apt-get install debian-archive-keyring)")
     numbers = ",".join(str(p.number) for p in parts)
-    names = " ".join(p.name for p in parts)
     conf = (f"# Written by `make gradescope`: the parts this autograder grades.\n"
-            f"PARTS={numbers}\nPART_NAMES=\"{names}\"\n")
+            f"PARTS={numbers}\n")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with zipfile.ZipFile(out + ".tmp", "w") as archive:
         for script in ("setup.sh", "run_autograder"):

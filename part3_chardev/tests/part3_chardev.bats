@@ -65,7 +65,9 @@ longest_sleep_ms() {
 	local name value longest=2000
 	for name in floor_ms load_ms; do
 		{ read -r value <"/sys/module/$MOD/parameters/$name"; } 2>/dev/null || continue
-		[[ $value =~ ^[0-9]+$ ]] && ((value > longest)) && longest=$value
+		if [[ $value =~ ^[0-9]+$ ]] && ((value > longest)); then
+			longest=$value
+		fi
 	done
 	echo $((longest < 8000 ? longest : 8000))
 }
