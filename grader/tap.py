@@ -16,6 +16,8 @@ round's tests 0 and flags the part:
   grader asked for in that place, each with a timing); a second result for
   a test; a marker other than @@restart / @@info; an @@info note not in
   the form its part defines;
+- a request for a fresh VM (@@restart) that the suite's own setup cannot
+  have sent (`restart_is_forged`);
 - bats' exit status disagreeing with the results (0 with a failure, or
   non-zero when every test of a complete run passed).
 """
@@ -74,6 +76,24 @@ class Stream:
     @property
     def dmesg(self):
         return "\n".join(self.kernel_log)
+
+
+def restart_is_forged(text, outcomes):
+    """Why an @@restart TEXT cannot come from the suite, or "". kmod.bash's
+    kmod_teardown writes "'TITLE' ..." into a flag in the VM's /tmp when
+    test TITLE leaves the kernel dirty, bats then reports TITLE, and the
+    next test's kmod_setup sends the flag's line. So an honest request
+    names the test reported last, and never comes before this VM's first
+    result (/tmp is a fresh tmpfs in every VM). Honouring any other would
+    let a submission have the same tests booted again and again, until the
+    grader gave up with an error of its own."""
+    if not outcomes:
+        return "a request for a fresh VM before any test of this VM had reported"
+    last = outcomes[-1].title
+    if not text.startswith(f"'{last}' "):
+        return (f"a request for a fresh VM that does not name the test reported last "
+                f"({last[:80]!r}): {text[:80]!r}")
+    return ""
 
 
 class Reader:
@@ -244,6 +264,10 @@ class Reader:
         text = text.strip()
         s = self.stream
         if word == "restart" and text and not s.restart:
+            forged = restart_is_forged(text, s.outcomes)
+            if forged:
+                self._tamper(forged)
+                return
             s.restart = text
             self._finish_output()
         elif word == "info" and text:

@@ -22,6 +22,10 @@ from parts import GraderError, discover_parts  # noqa: E402
 PART = discover_parts([2])[0]
 SPECS = PART.tests
 LOG_TEST = "the kernel log shows no oops, BUG, WARNING or flood, and no taint but O and E"
+RMMOD_TEST = "rmmod removes /proc/timer"
+# The tests up to and including RMMOD_TEST: a restart after it names it.
+UP_TO_RMMOD = next(i for i, s in enumerate(SPECS) if s.title == RMMOD_TEST) + 1
+RESTART = ("T", f"@@restart '{RMMOD_TEST}' left /proc/timer behind")
 KEY = b"k" * 32
 OOPS = ("[   12.5] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
         "[   12.5] RIP: 0010:my_timer_read+0x15/0x2b [my_timer]\n")
@@ -125,14 +129,30 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(r.verdicts[2].status, "crashed")
 
     def test_a_restart_request_runs_the_rest_in_a_fresh_vm(self):
-        r = judge(lambda ts: start(ts) + passing(ts[:12])
-                  + [("T", "@@restart 'rmmod removes /proc/timer' left /proc/timer behind"),
-                     ("K", "[    3.1] WARNING: at x"), ("A", "tainted 12288")])
+        r = judge(lambda ts: start(ts) + passing(ts[:UP_TO_RMMOD])
+                  + [RESTART, ("K", "[    3.1] WARNING: at x"), ("A", "tainted 12288")])
         self.assertIn("left /proc/timer behind", r.restart)
         self.assertIn("WARNING: at x", r.dirty)
-        self.assertEqual(r.next, list(range(12, len(SPECS))))
+        self.assertEqual(r.next, list(range(UP_TO_RMMOD, len(SPECS))))
         self.assertIsNone(r.crash)
-        self.assertNotIn(12, r.verdicts)
+        self.assertEqual(r.tampered, [])
+        self.assertNotIn(UP_TO_RMMOD, r.verdicts)
+
+    def test_a_restart_before_any_result_is_tampering(self):
+        """A fresh VM cannot be dirty: only student code can send this, and
+        honouring it would boot fresh VMs for the same tests again and again."""
+        r = judge(lambda ts: start(ts) + [RESTART, ("A", "tainted 12288")])
+        self.assertIn("before any test of this VM had reported", r.tampered[0])
+        self.assertEqual({v.status for v in r.verdicts.values()}, {"failed"})
+        self.assertEqual((r.next, r.restart), ([], ""))
+        self.assertIn("results tampered", r.verdicts[0].output)
+
+    def test_a_restart_naming_another_test_than_the_last_is_tampering(self):
+        r = judge(lambda ts: start(ts) + passing(ts[:UP_TO_RMMOD - 1])
+                  + [RESTART, ("A", "tainted 12288")])
+        self.assertIn("does not name the test reported last", r.tampered[0])
+        self.assertIn(SPECS[UP_TO_RMMOD - 2].title, r.tampered[0])
+        self.assertEqual(r.next, [])
 
     def test_tampering_fails_every_test_of_the_round(self):
         r = judge(lambda ts: start(ts) + [("T", f"ok 1 {ts[0]} in 1ms")] + passing(ts) + finish())
@@ -217,9 +237,8 @@ class RunRoundsTest(unittest.TestCase):
 
     def restart_round(self, tainted, log_line):
         def first(ts):
-            return (start(ts) + passing(ts[:12])
-                    + [("T", "@@restart 'rmmod removes /proc/timer' left /proc/timer behind"),
-                       ("K", log_line), ("A", f"tainted {tainted}")])
+            return (start(ts) + passing(ts[:UP_TO_RMMOD])
+                    + [RESTART, ("K", log_line), ("A", f"tainted {tainted}")])
         return grade_rounds(first, lambda ts: start(ts) + passing(ts) + finish())
 
     def test_a_restart_with_a_clean_log(self):
@@ -233,6 +252,16 @@ class RunRoundsTest(unittest.TestCase):
             self.assertFalse(log.passed, (tainted, line))
             self.assertIn("before a restart", log.output)
             self.assertEqual(r.score, r.max_score - log.max_score)
+
+    def test_a_restart_asked_by_every_fresh_vm_is_tampering_not_a_grader_error(self):
+        """Honoured, it would boot a fresh VM per round for the same tests
+        until 'too many VM rounds': a grader error the submission caused."""
+        r = grade_rounds(lambda ts: start(ts) + passing(ts[:UP_TO_RMMOD])
+                         + [RESTART, ("K", "[    3.1] fine"), ("A", "tainted 12288")],
+                         *[lambda ts: start(ts) + [RESTART, ("A", "tainted 12288")]] * (2 * len(SPECS)))
+        self.assertTrue(r.flags[0].startswith("results tampered: a request for a fresh VM "
+                                              "before any test"), r.flags)
+        self.assertEqual(r.score, sum(t.max_score for t in r.tests[:UP_TO_RMMOD]))
 
     def test_tampering_zeroes_the_round_and_flags(self):
         r = grade_rounds(lambda ts: start(ts) + [("T", f"ok 1 {ts[0]} in 1ms")]

@@ -105,9 +105,23 @@ class ReaderTest(unittest.TestCase):
         self.assertEqual(s.tampered, [])
 
     def test_restart_request(self):
-        s = read(stream(*GOOD[:4], ("T", "@@restart the previous test left /proc/timer behind")))
-        self.assertEqual(s.restart, "the previous test left /proc/timer behind")
+        s = read(stream(*GOOD[:4], ("T", "@@restart 'builds' left /proc/timer behind")))
+        self.assertEqual(s.restart, "'builds' left /proc/timer behind")
         self.assertEqual(s.tampered, [])
+
+    def test_a_restart_the_suite_cannot_have_sent_is_tampering(self):
+        # Before this VM's first result (its /tmp, where the flag is, is fresh).
+        s = read(stream(*GOOD[:3], ("T", "@@restart 'builds' left /proc/timer behind")))
+        self.assertEqual(s.restart, "")
+        self.assertIn("before any test of this VM had reported", s.tampered[0])
+        # Not naming the test reported last (here "builds"), or naming it
+        # only as the start of a longer title.
+        for text in ("the previous test left /proc/timer behind",
+                     "'first read prints 'current time: S.N'' left /proc/timer behind",
+                     "'builds and more' left /proc/timer behind"):
+            s = read(stream(*GOOD[:4], ("T", f"@@restart {text}")))
+            self.assertEqual(s.restart, "", text)
+            self.assertIn("does not name the test reported last ('builds')", s.tampered[0], text)
 
     def test_text_injection_stays_text(self):
         # A build log or kernel message with a carriage return and a forged

