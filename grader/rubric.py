@@ -112,9 +112,16 @@ def _scale_to_course(tests, path):
     have = sum(t.points for t in tests)
     if total <= 0 or have == 0:
         raise RubricError(f"course.conf: {key} must be positive and the suite must have points")
-    for t in tests:
-        points = round(t.points * total / have, 2)
-        t.points = int(points) if points == int(points) else points
+    # In hundredths of a point, rounded so that they add up to the total
+    # exactly (largest remainders first; on a tie, the earlier test).
+    want = round(total * 100)
+    exact = [t.points * want / have for t in tests]
+    cents = [int(x) for x in exact]
+    by_remainder = sorted(range(len(tests)), key=lambda i: (cents[i] - exact[i], i))
+    for i in by_remainder[:want - sum(cents)]:
+        cents[i] += 1
+    for t, c in zip(tests, cents):
+        t.points = c // 100 if c % 100 == 0 else c / 100
 
 
 def _make_spec(title, fields, where, number):

@@ -17,6 +17,42 @@ def parse_text(text):
         os.unlink(f.name)
 
 
+class ScaleToCourseTest(unittest.TestCase):
+    """course.conf's PARTn_POINTS: the part is worth exactly that many."""
+
+    def scaled(self, points, total):
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = os.path.join(tmp, "course.conf")
+            with open(conf, "w") as f:
+                f.write(f"PART7_POINTS={total}\n")
+            bats = os.path.join(tmp, "part7_x.bats")
+            with open(bats, "w") as f:
+                for i, p in enumerate(points):
+                    f.write(f'# grade: points={p} visibility=public\n@test "t{i}" {{\n}}\n')
+            old = os.environ.get("KMOD_COURSE_CONF")
+            os.environ["KMOD_COURSE_CONF"] = conf
+            try:
+                return [t.points for t in rubric.parse(bats)]
+            finally:
+                if old is None:
+                    del os.environ["KMOD_COURSE_CONF"]
+                else:
+                    os.environ["KMOD_COURSE_CONF"] = old
+
+    def test_whole_points_stay_whole(self):
+        self.assertEqual(self.scaled([10, 5, 5], 40), [20, 10, 10])
+        self.assertIsInstance(self.scaled([10, 5, 5], 40)[0], int)
+
+    def test_hundredths_add_up_to_the_total_exactly(self):
+        # 105 raw points in a 100-point part: each rounded alone gives 99.96.
+        got = self.scaled([10] * 8 + [5] * 5, 100)
+        self.assertEqual(round(sum(got), 2), 100)
+        self.assertEqual(sum(round(p * 100) for p in got), 10000)
+        self.assertTrue(all(abs(p - r * 100 / 105) < 0.01 for p, r in zip(got, [10] * 8 + [5] * 5)))
+        # Thirds: the earlier tests get the extra hundredth.
+        self.assertEqual(self.scaled([1, 1, 1], 10), [3.34, 3.33, 3.33])
+
+
 class RubricTest(unittest.TestCase):
     def test_reads_points_visibility_and_options(self):
         tests = parse_text('# grade: points=5 visibility=hidden timeout=90 after-crash=fail\n'
