@@ -143,6 +143,33 @@ class CheckerServerTest(unittest.TestCase):
             with self.subTest(name):
                 self.assert_same(name)
 
+    def test_an_answer_in_two_parts_is_read_whole(self):
+        # The writer pauses past the reader's 1 s time-out in the middle of
+        # the line, as a busy VM may between the server's bytes.
+        _, out, _ = self.bash('exec {fd}< <(printf 4; sleep 1.5; printf "2\\n"); '
+                              'py_check_answer "$fd" $$; echo "[$reply]"', "")
+        self.assertEqual(out, "[42]\n")
+
+    def test_a_check_the_server_took_never_runs_twice(self):
+        # The server goes away while the check runs: the check has run (it
+        # wrote its mark), so python3 must not run it again.
+        mark = os.path.join(self.tmp.name, "runs")
+        with open(self.script, "a") as f:
+            f.write(textwrap.dedent(f"""\
+                if what == "die":
+                    with open({mark!r}, "a") as m:
+                        m.write("ran\\n")
+                    os.kill(os.getppid(), 9)
+                    time.sleep(2)
+            """))
+        got = subprocess.run(["bash", "-c", f'source "{KMOD}"; py_check "$SCRIPT" die; echo "status $?"'],
+                             env=dict(os.environ, PY_CHECK_DIR=self.server_dir, SCRIPT=self.script),
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(got.stdout, "status 1\n")
+        self.assertIn("checker server went away during the check", got.stderr)
+        with open(mark) as m:
+            self.assertEqual(m.read(), "ran\n")
+
     def test_a_test_that_never_asks_starts_no_server(self):
         self.bash("true", "")
         self.assertFalse(os.path.exists(self.server_dir))

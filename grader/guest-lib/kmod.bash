@@ -54,11 +54,19 @@ PY_CHECK_DIR=${PY_CHECK_DIR:-/run/kmod-checker}
 # output on the same stdout and stderr, the same exit status), run in a fork
 # of the round's checker server (checker_server.py beside this file), which
 # the round's first check starts. A check then costs a fork instead of an
-# interpreter start. Without a server, python3 runs the script itself.
+# interpreter start. Without a server, python3 runs the script itself;
+# never after the server took the check (it may have run, side effects and
+# all: a second run would be judged on what the first left).
 py_check() {
-	local reply=""
-	py_check_server && py_check_ask "$@"
-	[[ $reply =~ ^[0-9]+$ ]] && return "$reply"
+	local reply=run-here
+	if py_check_server; then
+		py_check_ask "$@"
+		[[ $reply =~ ^[0-9]+$ ]] && return "$reply"
+		if [[ $reply != run-here ]]; then
+			echo "the grader's checker server went away during the check ($1)" >&2
+			return 1
+		fi
+	fi
 	python3 "$@"
 }
 
@@ -99,11 +107,13 @@ py_check_pipe() {
 
 # py_check_ask SCRIPT ARGS...: have the server run the check with this
 # shell's stdin, stdout and stderr; its answer in the caller's $reply (an exit
-# status, or "run-here"; empty if the server went away). Builtins only.
+# status, or "run-here" if the server did not take it; anything else if the
+# server went away after the request). Builtins only.
 # The server opens copies of fds 0-2 made first: a redirection such as
 # ">&$fd" on a builtin moves fd 1 itself while the builtin runs.
 py_check_ask() {
 	local id=$BASHPID-$RANDOM$RANDOM pid answer name names=() in out err
+	reply=run-here
 	{ read -r pid <"$PY_CHECK_DIR/pid"; } 2>/dev/null || return 0
 	printf '%s\0' "$PWD" "$@" >"$PY_CHECK_DIR/$id.req"
 	compgen -e >"$PY_CHECK_DIR/$id.env"
@@ -119,11 +129,32 @@ py_check_ask() {
 	# Read-write: the open never waits, even for a server that is gone.
 	printf '%s %s %s %s %s %s\n' "$id" "$BASHPID" "$in" "$out" "$err" "$answer" \
 		1<>"$PY_CHECK_DIR/requests"
-	until read -t 1 -r -u "$answer" reply; do
-		kill -0 "$pid" 2>/dev/null || break
-	done
+	py_check_answer "$answer" "$pid"
+	# A server that went away before it took the request (it removes the
+	# request's files first) has not run the check.
+	if [[ ! $reply =~ ^[0-9]+$ && -e $PY_CHECK_DIR/$id.req ]]; then
+		reply=run-here
+	fi
 	exec {answer}<&- {in}<&- {out}>&- {err}>&-
 	return 0
+}
+
+# py_check_answer FD PID: the line the server PID writes on FD, into the
+# caller's $reply (what arrived of it if PID went away first). bash reads a
+# pipe a byte at a time, and a read that times out keeps what it had read:
+# a line may come in parts, each kept.
+py_check_answer() {
+	local part=""
+	reply=""
+	while :; do
+		if read -t 1 -r -u "$1" part; then
+			reply+=$part
+			return 0
+		fi
+		reply+=$part
+		part=""
+		kill -0 "$2" 2>/dev/null || return 0
+	done
 }
 
 # run_bounded VAR SECONDS COMMAND...: timeout(1) with builtins only: run the
