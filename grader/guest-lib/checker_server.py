@@ -26,7 +26,8 @@ ending in a NUL)
 and DIR/ID.env (its exported variables, NAME=VALUE, each ending in a NUL).
 The answer, once the check's process has ended, is one line on REPLY: the
 exit status (128+N for a signal N, as the shell says it), or "run-here"
-when the server cannot run the check (the client then runs python3 itself).
+when the server cannot run the check (the client then runs python3 itself;
+never after a numberless or missing answer to a request the server took).
 Only root reaches DIR and other processes' /proc/PID/fd: the part-1
 programs, which run as nobody, can neither ask nor answer.
 """
