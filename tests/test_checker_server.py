@@ -7,6 +7,7 @@ import re
 import subprocess
 import tempfile
 import textwrap
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -149,6 +150,12 @@ class CheckerServerTest(unittest.TestCase):
         _, out, _ = self.bash('exec {fd}< <(printf 4; sleep 1.5; printf "2\\n"); '
                               'py_check_answer "$fd" $$; echo "[$reply]"', "")
         self.assertEqual(out, "[42]\n")
+        # With a limit, a writer that never ends its line is given up on.
+        started = time.monotonic()
+        _, out, _ = self.bash('exec {fd}< <(printf rea; exec sleep 30); '
+                              'py_check_answer "$fd" $$ 2; echo "[$reply]"; kill $! 2>/dev/null', "")
+        self.assertEqual(out, "[rea]\n")
+        self.assertLess(time.monotonic() - started, 10)
 
     def test_a_check_the_server_took_never_runs_twice(self):
         # The server goes away while the check runs: the check has run (it

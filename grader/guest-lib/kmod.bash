@@ -72,7 +72,7 @@ py_check() {
 
 # py_check_server: the checker server runs (started now if it never ran).
 py_check_server() {
-	local pid ready line=""
+	local pid ready reply=""
 	if { read -r pid <"$PY_CHECK_DIR/pid"; } 2>/dev/null && kill -0 "$pid" 2>/dev/null; then
 		return 0
 	fi
@@ -83,14 +83,11 @@ py_check_server() {
 	py_check_pipe
 	ready=/proc/$BASHPID/fd/$PY_CHECK_PIPE # (expanded here: in "cmd &", in the child)
 	python3 "$KMOD_LIB/checker_server.py" "$PY_CHECK_DIR" "$ready" </dev/null >/dev/null 2>&1 &
-	local server=$! waited
+	local server=$!
 	ready=$PY_CHECK_PIPE
-	for ((waited = 0; waited < 30; waited++)); do
-		read -t 1 -r -u "$ready" line && break
-		kill -0 "$server" 2>/dev/null || break
-	done
+	py_check_answer "$ready" "$server" 30
 	exec {ready}<&-
-	[[ $line == ready ]]
+	[[ $reply == ready ]]
 }
 
 # py_check_pipe: open a pipe both ways on a new fd, its number in
@@ -139,12 +136,13 @@ py_check_ask() {
 	return 0
 }
 
-# py_check_answer FD PID: the line the server PID writes on FD, into the
-# caller's $reply (what arrived of it if PID went away first). bash reads a
-# pipe a byte at a time, and a read that times out keeps what it had read:
-# a line may come in parts, each kept.
+# py_check_answer FD PID [SECONDS]: the line the server PID writes on FD,
+# into the caller's $reply (what arrived of it if PID went away first, or
+# SECONDS went by; no limit without SECONDS). bash reads a pipe a byte at a
+# time, and a read that times out keeps what it had read: a line may come
+# in parts, each kept.
 py_check_answer() {
-	local part=""
+	local part="" waited=0
 	reply=""
 	while :; do
 		if read -t 1 -r -u "$1" part; then
@@ -154,6 +152,8 @@ py_check_answer() {
 		reply+=$part
 		part=""
 		kill -0 "$2" 2>/dev/null || return 0
+		waited=$((waited + 1))
+		[[ -z ${3:-} ]] || ((waited < $3)) || return 0
 	done
 }
 
